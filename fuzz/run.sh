@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for a bounded time: fuzz/run.sh BUILD_DIR SECONDS_PER_TARGET.
+# Seeds: fuzz/corpus/<target> (ours) plus the RFC 4475 messages from ../shared when present.
+# New inputs go to BUILD_DIR/corpus/<target>; crashers to BUILD_DIR/artifacts/<target>/ —
+# copy each one into fuzz/regressions/<target>/ so the unit tests replay it for ever.
+set -euo pipefail
+build=${1:-build-fuzz}
+seconds=${2:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+shared="$here/../../shared/testdata/sip/rfc4475"
+status=0
+for exe in "$build"/fuzz/*_fuzz; do
+  name=$(basename "$exe" _fuzz)
+  work="$build/corpus/$name"
+  art="$build/artifacts/$name"
+  mkdir -p "$work" "$art"
+  seeds=("$here/corpus/$name")
+  [ -d "$here/regressions/$name" ] && seeds+=("$here/regressions/$name")
+  if [ "$name" = sip ] && [ -d "$shared" ]; then seeds+=("$shared"); fi
+  echo "== fuzzing $name for ${seconds}s"
+  if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      "$exe" -max_total_time="$seconds" -max_len=70000 -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="$art/" -print_final_stats=1 "$work" "${seeds[@]}" \
+      > "$build/$name.log" 2>&1; then
+    echo "!! $name failed; see $build/$name.log and $art/"
+    status=1
+  fi
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|Done [0-9]+ runs" "$build/$name.log" || true
+done
+exit $status

@@ -1,0 +1,17 @@
+// The bodies of the libFuzzer targets, shared by the fuzz executables (fuzz/*_fuzz.cc) and
+// by the regression test that replays every saved crasher (fuzz/regressions/<target>/).
+// Each checks invariants and calls __builtin_trap() when one breaks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fuzz {
+
+// Message::parse as datagram and stream, validate, every typed header, byte-exact
+// serialization, proxy edits and responses re-parsed, and the stream framer.
+void sipMessage(const uint8_t* data, size_t size);
+// Uri::parse and URI equivalence (reflexive, symmetric).
+void sipUri(const uint8_t* data, size_t size);
+
+}  // namespace fuzz

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The one place that lists the Debian packages Switchboard needs to build, test, fuzz and
+# benchmark. Installs only what is missing, so a second run costs a dpkg query and nothing
+# else. Run as root on Debian 12 (make run / make test call it).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config g++ clang clang-format
+  libclang-rt-14-dev           # libFuzzer and the sanitizer runtimes for clang
+  # libraries
+  libboost-dev                 # Boost.Container (small_vector); Asio/Beast later
+  libssl-dev                   # digest hashes (MD5, SHA-256); TLS later
+  libyaml-cpp-dev              # the YAML configuration file
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libosip2-dev                 # the reference SIP parser in bench/
+  python3                      # bench/report.py
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,200 @@
+#include <gtest/gtest.h>
+
+#include "sip/message.h"
+#include "sip/response.h"
+#include "sip/validate.h"
+
+namespace {
+
+constexpr std::string_view kInvite =
+    "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds;rport\r\n"
+    "Max-Forwards: 70\r\n"
+    "Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\n"
+    "To: Bob <sip:bob@biloxi.example.com>\r\n"
+    "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+    "CSeq: 314159 INVITE\r\n"
+    "Contact: <sip:alice@pc33.atlanta.example.com>\r\n"
+    "Record-Route: <sip:p0.example.com;lr>\r\n"
+    "Timestamp: 54\r\n"
+    "Content-Type: application/sdp\r\n"
+    "Content-Length: 4\r\n"
+    "\r\n"
+    "v=0\n";
+
+sip::Message mustParse(std::string_view s, sip::ParseOptions o = {}) {
+  auto m = sip::Message::parse(s, o);
+  EXPECT_TRUE(m.has_value()) << (m ? "" : m.error().reason);
+  if (!m) std::abort();
+  return std::move(m).value();
+}
+
+TEST(Message, TypedAccess) {
+  auto m = mustParse(kInvite);
+  EXPECT_TRUE(m.isRequest());
+  EXPECT_EQ(m.method(), sip::Method::kInvite);
+  EXPECT_EQ(m.requestUri().user(), "bob");
+  ASSERT_TRUE(m.vias().has_value());
+  EXPECT_TRUE((*m.vias())[0].hasRport());
+  EXPECT_FALSE((*m.vias())[0].rport().has_value());
+  EXPECT_TRUE((*m.vias())[0].hasRfc3261Branch());
+  EXPECT_EQ(m.from()->display_name, "Alice");
+  EXPECT_EQ(m.from()->tag().value_or(""), "1928301774");
+  EXPECT_FALSE(m.to()->tag().has_value());
+  EXPECT_EQ(m.cseq()->number, 314159u);
+  EXPECT_EQ(m.maxForwards().value_or(0), 70u);
+  ASSERT_TRUE(m.routes().has_value());
+  ASSERT_EQ(m.routes()->size(), 2u);
+  EXPECT_EQ((*m.routes())[1].uri.host(), "p2.example.com");
+  EXPECT_EQ(m.body(), "v=0\n");
+  EXPECT_EQ(m.contentType()->subtype, "sdp");
+  EXPECT_TRUE(sip::validate(m).has_value());
+  EXPECT_EQ(m.serialize(), kInvite);
+}
+
+TEST(Message, HeaderNamesAndCompactForms) {
+  using sip::HeaderId;
+  for (size_t i = 1; i < size_t(HeaderId::kCount); ++i) {
+    auto id = HeaderId(i);
+    EXPECT_EQ(sip::headerIdFromName(sip::headerName(id)), id) << sip::headerName(id);
+  }
+  EXPECT_EQ(sip::headerIdFromName("call-id"), HeaderId::kCallId);
+  EXPECT_EQ(sip::headerIdFromName("i"), HeaderId::kCallId);
+  EXPECT_EQ(sip::headerIdFromName("M"), HeaderId::kContact);
+  EXPECT_EQ(sip::headerIdFromName("l"), HeaderId::kContentLength);
+  EXPECT_EQ(sip::headerIdFromName("v"), HeaderId::kVia);
+  EXPECT_EQ(sip::headerIdFromName("k"), HeaderId::kSupported);
+  EXPECT_EQ(sip::headerIdFromName("X-Custom"), HeaderId::kOther);
+  EXPECT_EQ(sip::methodFromName("invite"), sip::Method::kOther);  // methods are case-sensitive
+}
+
+TEST(Message, ProxyEditsAppliedWhileSerializing) {
+  auto m = mustParse(kInvite);
+  m.edits().setRequestUri("sip:bob@192.0.2.4:5062");
+  m.edits().pushVia("SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1");
+  m.edits().popRoute();
+  m.edits().addRecordRoute("<sip:proxy.example.com;lr>");
+  m.edits().decrementMaxForwards();
+  std::string out = m.serialize();
+  auto again = mustParse(out);
+  EXPECT_EQ(again.requestUriText(), "sip:bob@192.0.2.4:5062");
+  ASSERT_EQ(again.vias()->size(), 2u);
+  EXPECT_EQ((*again.vias())[0].host, "proxy.example.com");
+  EXPECT_EQ((*again.vias())[1].host, "pc33.atlanta.example.com");
+  ASSERT_EQ(again.routes()->size(), 1u);
+  EXPECT_EQ((*again.routes())[0].uri.host(), "p2.example.com");
+  ASSERT_EQ(again.recordRoutes()->size(), 2u);
+  EXPECT_EQ((*again.recordRoutes())[0].uri.host(), "proxy.example.com");
+  EXPECT_EQ((*again.recordRoutes())[1].uri.host(), "p0.example.com");
+  EXPECT_EQ(again.maxForwards().value_or(0), 69u);
+  EXPECT_EQ(again.body(), "v=0\n");
+  EXPECT_TRUE(sip::validate(again).has_value());
+  // The original bytes are untouched.
+  EXPECT_EQ(m.raw(), kInvite);
+}
+
+TEST(Message, PopViaAndPopLastRoute) {
+  std::string resp =
+      "SIP/2.0 180 Ringing\r\n"
+      "Via: SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1, SIP/2.0/UDP "
+      "a.example.com;branch=z9hG4bKa\r\n"
+      "From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>;tag=2\r\n"
+      "Call-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+  auto m = mustParse(resp);
+  m.edits().popVia();
+  auto again = mustParse(m.serialize());
+  ASSERT_EQ(again.vias()->size(), 1u);
+  EXPECT_EQ((*again.vias())[0].host, "a.example.com");
+  EXPECT_EQ(again.statusCode(), 180);
+
+  std::string req = std::string(kInvite);
+  auto r = mustParse(req);
+  r.edits().popRoute();
+  r.edits().popRoute();
+  auto no_route = mustParse(r.serialize());
+  EXPECT_EQ(no_route.headerCount(sip::HeaderId::kRoute), 0u);
+}
+
+TEST(Message, MaxForwardsAddedWhenAbsent) {
+  auto m = mustParse(
+      "OPTIONS sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+      "From: <sip:a@example.com>;tag=1\r\nTo: <sip:x@example.com>\r\nCall-ID: c\r\n"
+      "CSeq: 1 OPTIONS\r\n\r\n");
+  m.edits().decrementMaxForwards();
+  EXPECT_EQ(mustParse(m.serialize()).maxForwards().value_or(0), 70u);
+}
+
+TEST(Message, ResponseFromRequest) {
+  auto req = mustParse(kInvite);
+  std::string wire = sip::ResponseBuilder(req, 180).toTag("as83kd9bs").copyRecordRoute().build();
+  auto r = mustParse(wire);
+  EXPECT_EQ(r.statusCode(), 180);
+  EXPECT_EQ(r.reasonPhrase(), "Ringing");
+  EXPECT_EQ((*r.vias())[0].branch().value_or(""), "z9hG4bK776asdhds");
+  EXPECT_EQ(r.to()->tag().value_or(""), "as83kd9bs");
+  EXPECT_EQ(r.from()->tag().value_or(""), "1928301774");
+  EXPECT_EQ(r.callId().value_or(""), "a84b4c76e66710@pc33.atlanta.example.com");
+  EXPECT_EQ(r.cseq()->method, "INVITE");
+  EXPECT_EQ(r.headerCount(sip::HeaderId::kRecordRoute), 1u);
+  EXPECT_EQ(r.headerCount(sip::HeaderId::kTimestamp), 0u);  // only 100 copies it
+  EXPECT_EQ(r.contentLength().value_or(99), 0u);
+  EXPECT_TRUE(sip::validate(r).has_value());
+
+  auto trying = mustParse(sip::ResponseBuilder(req, 100).toTag("ignored").build());
+  EXPECT_FALSE(trying.to()->tag().has_value());
+  EXPECT_EQ(trying.headerValue(sip::HeaderId::kTimestamp), "54");
+
+  auto challenge = mustParse(sip::ResponseBuilder(req, 407)
+                                 .header("Proxy-Authenticate", "Digest realm=\"x\", nonce=\"n\"")
+                                 .body("text/plain", "auth")
+                                 .build());
+  EXPECT_EQ(challenge.reasonPhrase(), "Proxy Authentication Required");
+  EXPECT_EQ(challenge.body(), "auth");
+  EXPECT_NE(challenge.findHeader(sip::HeaderId::kProxyAuthenticate), nullptr);
+}
+
+// The bad inputs the foundation issue names, each with its RFC answer.
+TEST(Message, BadInputGetsTheRfcAnswer) {
+  std::string huge = std::string(kInvite.substr(0, kInvite.find("Content-Type"))) +
+                     "X-Pad: " + std::string(70000, 'a') + "\r\nContent-Length: 0\r\n\r\n";
+  auto big = sip::Message::parse(huge);
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().status, 513);
+
+  auto nocolon = sip::Message::parse(
+      "OPTIONS sip:x SIP/2.0\r\nVia SIP/2.0/UDP h\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_FALSE(nocolon.has_value());
+  EXPECT_EQ(nocolon.error().status, 400);
+
+  std::string lying = std::string(kInvite);
+  lying.replace(lying.find("Content-Length: 4"), 17, "Content-Length: 40");
+  auto lie = sip::Message::parse(lying);
+  ASSERT_FALSE(lie.has_value());
+  EXPECT_EQ(lie.error().status, 400);
+
+  std::string nul = std::string(kInvite);
+  nul[nul.find("Call-ID: ") + 10] = '\0';
+  auto n = sip::Message::parse(nul);
+  ASSERT_FALSE(n.has_value());
+  EXPECT_EQ(n.error().status, 400);
+
+  auto bad_resp = sip::Message::parse("SIP/2.0 2000 OK\r\nContent-Length: 0\r\n\r\n");
+  ASSERT_FALSE(bad_resp.has_value());
+  EXPECT_EQ(bad_resp.error().status, 0);  // a response is dropped, never answered
+
+  for (std::string_view junk : {"", "\r\n", "garbage", "INVITE\r\n\r\n", "INVITE sip:x\r\n\r\n",
+                                "INVITE sip:x SIP/2.0", "SIP/2.0\r\n\r\n"}) {
+    EXPECT_FALSE(sip::Message::parse(junk).has_value()) << junk;
+  }
+}
+
+TEST(Message, StreamModeNeedsTheWholeBody) {
+  sip::ParseOptions stream;
+  stream.datagram = false;
+  auto m = sip::Message::parse(kInvite.substr(0, kInvite.size() - 2), stream);
+  ASSERT_FALSE(m.has_value());
+  EXPECT_EQ(m.error().code, common::ErrorCode::kIncomplete);
+}
+
+}  // namespace
