@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target for a bounded time: fuzz/run.sh BUILD_DIR SECONDS_PER_TARGET.
+# Runs the libFuzzer targets for a bounded time:
+#   fuzz/run.sh BUILD_DIR SECONDS_PER_TARGET [TARGET...]   (all targets when none is named)
 # Seeds: fuzz/corpus/<target> (ours) plus the RFC 4475 messages from ../shared when present.
 # New inputs go to BUILD_DIR/corpus/<target>; crashers to BUILD_DIR/artifacts/<target>/ —
 # copy each one into fuzz/regressions/<target>/ so the unit tests replay it for ever.
@@ -8,9 +9,14 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 shared="$here/../../shared/testdata/sip/rfc4475"
+shift 2 || true
 status=0
-for exe in "$build"/fuzz/*_fuzz; do
-  name=$(basename "$exe" _fuzz)
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for exe in "$build"/fuzz/*_fuzz; do targets+=("$(basename "$exe" _fuzz)"); done
+fi
+for name in "${targets[@]}"; do
+  exe="$build/fuzz/${name}_fuzz"
   work="$build/corpus/$name"
   art="$build/artifacts/$name"
   mkdir -p "$work" "$art"

@@ -3,6 +3,9 @@
 #include <string>
 #include <string_view>
 
+#include "sdp/offer_answer.h"
+#include "sdp/sdp.h"
+#include "sip/auth.h"
 #include "sip/framer.h"
 #include "sip/message.h"
 #include "sip/response.h"
@@ -124,6 +127,76 @@ void sipUri(const uint8_t* data, size_t size) {
   if (cut != std::string_view::npos) {
     auto v = sip::Uri::parse(in.substr(cut + 1));
     if (v) require(sip::equivalent(*u, *v) == sip::equivalent(*v, *u));
+  }
+}
+
+void sdpDocument(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  auto doc = sdp::parse(in);
+  if (!doc) {
+    require(doc.error().status == 400 && !doc.error().reason.empty());
+    return;
+  }
+  std::string once = sdp::serialize(*doc);
+  auto again = sdp::parse(once);
+  require(again.has_value());
+  require(sdp::serialize(*again) == once);
+  sdp::LocalMedia local;
+  local.address = "192.0.2.10";
+  local.audio_port = 40000;
+  auto answer = sdp::makeAnswer(*doc, local);
+  if (!answer) {
+    require(answer.error().status == 488);
+    return;
+  }
+  auto parsed = sdp::parse(sdp::serialize(answer->sdp));
+  require(parsed.has_value());
+  require(parsed->media.size() == doc->media.size());
+  require(sdp::readAnswer(*parsed).has_value());
+}
+
+void authHeader(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  auto cred = sip::parseCredentials(in);
+  if (cred) {
+    size_t sink = cred->params().size() + cred->scheme().size();
+    for (const char* name : {"username", "realm", "nonce", "uri", "response", "cnonce", "nc", "qop",
+                             "opaque", "algorithm"}) {
+      sink += cred->get(name).value_or("").size() + cred->unescaped(name).value_or("").size();
+    }
+    (void)cred->algorithm();
+    require(sink != size_t(-1));
+    if (cred->isDigest() && cred->algorithm()) {
+      // Rebuilding the credentials from plain values yields a value that parses.
+      auto plain = [](std::optional<std::string_view> v) {
+        std::string out;
+        // Printable ASCII only: a quoted-pair may carry any octet, a plain value may not.
+        for (char c : v.value_or("x")) {
+          if (c > 0x20 && c < 0x7f && c != '"' && c != '\\') out.push_back(c);
+        }
+        return out.empty() ? std::string("x") : out;
+      };
+      sip::CredentialsSpec spec{plain(cred->get("username")),
+                                plain(cred->get("realm")),
+                                plain(cred->get("nonce")),
+                                plain(cred->get("uri")),
+                                "0",
+                                *cred->algorithm(),
+                                "c",
+                                "00000001",
+                                true,
+                                ""};
+      std::string text = sip::formatCredentials(spec);
+      require(sip::parseCredentials(text).has_value());
+    }
+  } else {
+    require(cred.error().status == 400);
+  }
+  auto ch = sip::parseChallenge(in);
+  if (ch) {
+    (void)ch->stale();
+    (void)ch->offersQop("auth");
+    (void)ch->algorithm();
   }
 }
 

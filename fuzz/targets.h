@@ -13,5 +13,10 @@ namespace fuzz {
 void sipMessage(const uint8_t* data, size_t size);
 // Uri::parse and URI equivalence (reflexive, symmetric).
 void sipUri(const uint8_t* data, size_t size);
+// sdp::parse; a parsed document serializes to one that parses to the same serialization;
+// offer/answer never fails on a parsed offer except with 488, and its answer parses.
+void sdpDocument(const uint8_t* data, size_t size);
+// Credentials and challenges: parse, every accessor, and a rebuilt digest value parses.
+void authHeader(const uint8_t* data, size_t size);
 
 }  // namespace fuzz
