@@ -140,37 +140,38 @@ common::Result<AuthValue> parseAuthValue(std::string_view s) {
   return v;
 }
 
-common::Result<Credentials> parseCredentials(std::string_view value) {
+namespace {
+
+// Parses `value` as an AuthValue and checks what every digest header must satisfy.
+template <typename T>
+common::Result<T> parseAs(std::string_view value) {
   auto v = parseAuthValue(value);
   if (!v) return v.error();
   if (auto st = checkDigestParams(*v); !st) return st.error();
-  Credentials c;
-  static_cast<AuthValue&>(c) = std::move(*v);
-  if (c.isDigest()) {
-    if (auto nc = c.get("nc")) {
-      if (nc->size() != 8) return bad("nc is not 8 hex digits");
-      for (char ch : *nc) {
-        if (!common::isHexDigit(ch)) return bad("nc is not 8 hex digits");
-      }
+  T out;
+  static_cast<AuthValue&>(out) = std::move(*v);
+  return out;
+}
+
+}  // namespace
+
+common::Result<Credentials> parseCredentials(std::string_view value) {
+  auto c = parseAs<Credentials>(value);
+  if (c && c->isDigest()) {
+    if (auto nc = c->get("nc")) {
+      bool hex = nc->size() == 8;
+      for (char ch : *nc) hex = hex && common::isHexDigit(ch);
+      if (!hex) return bad("nc is not 8 hex digits");
     }
   }
   return c;
 }
 
 common::Result<Challenge> parseChallenge(std::string_view value) {
-  auto v = parseAuthValue(value);
-  if (!v) return v.error();
-  if (auto st = checkDigestParams(*v); !st) return st.error();
-  Challenge c;
-  static_cast<AuthValue&>(c) = std::move(*v);
-  return c;
+  return parseAs<Challenge>(value);
 }
 
-std::optional<DigestAlgorithm> Credentials::algorithm() const {
-  return digestAlgorithmFromName(get("algorithm").value_or(""));
-}
-
-std::optional<DigestAlgorithm> Challenge::algorithm() const {
+std::optional<DigestAlgorithm> AuthValue::algorithm() const {
   return digestAlgorithmFromName(get("algorithm").value_or(""));
 }
 

@@ -42,6 +42,8 @@ class AuthValue {
   std::optional<std::string_view> get(std::string_view name) const;
   // The value with quotes and quoted-pairs removed.
   std::optional<std::string> unescaped(std::string_view name) const;
+  // The digest algorithm parameter (MD5 when absent); nullopt when unsupported.
+  std::optional<DigestAlgorithm> algorithm() const;
 
  protected:
   friend common::Result<AuthValue> parseAuthValue(std::string_view value);
@@ -50,15 +52,11 @@ class AuthValue {
 };
 
 // Authorization / Proxy-Authorization.
-class Credentials : public AuthValue {
- public:
-  std::optional<DigestAlgorithm> algorithm() const;  // nullopt: unsupported algorithm
-};
+class Credentials : public AuthValue {};
 
 // WWW-Authenticate / Proxy-Authenticate.
 class Challenge : public AuthValue {
  public:
-  std::optional<DigestAlgorithm> algorithm() const;
   bool stale() const;
   // Whether the quoted qop options list contains `option` ("auth").
   bool offersQop(std::string_view option) const;

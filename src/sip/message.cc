@@ -206,6 +206,14 @@ const HeaderField* Message::findHeader(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+
+common::Unexpected missing(HeaderId id) {
+  return makeError(ErrorCode::kNotFound, "no " + std::string(headerName(id)) + " header", 400);
+}
+
+}  // namespace
+
 // Typed headers are parsed straight into their cache slot: the values hold small inline
 // vectors, and a parse that returned by value would copy them twice.
 template <typename T, typename ParseFn>
@@ -214,8 +222,7 @@ const common::Result<T>& Message::single(std::optional<common::Result<T>>& cache
   if (!cache) {
     size_t count = counts_[size_t(id)];
     if (count == 0) {
-      cache.emplace(
-          makeError(ErrorCode::kNotFound, "no " + std::string(headerName(id)) + " header", 400));
+      cache.emplace(missing(id));
     } else if (count > 1) {
       cache.emplace(bad("more than one " + std::string(headerName(id)) + " header"));
     } else {
@@ -231,8 +238,7 @@ const common::Result<List>& Message::multi(std::optional<common::Result<List>>& 
                                            ParseFn&& fn) const {
   if (!cache) {
     if (counts_[size_t(id)] == 0) {
-      cache.emplace(
-          makeError(ErrorCode::kNotFound, "no " + std::string(headerName(id)) + " header", 400));
+      cache.emplace(missing(id));
       return *cache;
     }
     cache.emplace(std::in_place);
@@ -321,8 +327,7 @@ common::Result<TokenList> Message::tokens(HeaderId id) const {
 }
 
 common::Result<Credentials> Message::credentials(HeaderId id, std::string_view realm) const {
-  if (counts_[size_t(id)] == 0)
-    return makeError(ErrorCode::kNotFound, "no " + std::string(headerName(id)) + " header", 400);
+  if (counts_[size_t(id)] == 0) return missing(id);
   for (size_t i = first_[size_t(id)]; i < headers_.size(); ++i) {
     if (headers_[i].id != id) continue;
     auto c = parseCredentials(headers_[i].value);
@@ -334,8 +339,7 @@ common::Result<Credentials> Message::credentials(HeaderId id, std::string_view r
 
 common::Result<Challenge> Message::challenge(HeaderId id) const {
   const HeaderField* f = findHeader(id);
-  if (f == nullptr)
-    return makeError(ErrorCode::kNotFound, "no " + std::string(headerName(id)) + " header", 400);
+  if (f == nullptr) return missing(id);
   return parseChallenge(f->value);
 }
 

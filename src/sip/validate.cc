@@ -13,29 +13,25 @@ common::Status check(const common::Result<T>& r, bool required) {
   return r.error();
 }
 
-common::Status checkRequest(const Message& msg) {
-  // Headers required in every request (§8.1.1); Max-Forwards is not required of RFC 2543
-  // clients (RFC 4475 inv2543), but must be sane when present.
+// Via, From, To, Call-ID and CSeq: present (once, but for Via) and well-formed in every
+// request and response (§8.1.1).
+common::Status checkMandatory(const Message& msg) {
   if (auto s = check(msg.vias(), true); !s) return s;
   if (auto s = check(msg.from(), true); !s) return s;
   if (auto s = check(msg.to(), true); !s) return s;
   if (auto s = check(msg.callId(), true); !s) return s;
-  if (auto s = check(msg.cseq(), true); !s) return s;
+  return check(msg.cseq(), true);
+}
+
+common::Status checkRequest(const Message& msg) {
+  // Max-Forwards is not required of RFC 2543 clients (RFC 4475 inv2543), but must be sane
+  // when present.
   if (msg.cseq()->method != msg.methodText())
     return makeError(ErrorCode::kInvalidArgument, "CSeq method does not match the request method",
                      400);
   if (auto s = check(msg.maxForwards(), false); !s) return s;
   if (msg.requestUri().isSip() && msg.requestUri().hasHeaders())
     return makeError(ErrorCode::kInvalidArgument, "headers are not allowed in a Request-URI", 400);
-  return {};
-}
-
-common::Status checkResponse(const Message& msg) {
-  if (auto s = check(msg.vias(), true); !s) return s;
-  if (auto s = check(msg.from(), true); !s) return s;
-  if (auto s = check(msg.to(), true); !s) return s;
-  if (auto s = check(msg.callId(), true); !s) return s;
-  if (auto s = check(msg.cseq(), true); !s) return s;
   return {};
 }
 
@@ -67,7 +63,8 @@ common::Status checkOptional(const Message& msg) {
 }  // namespace
 
 common::Status validate(const Message& msg) {
-  common::Status s = msg.isRequest() ? checkRequest(msg) : checkResponse(msg);
+  common::Status s = checkMandatory(msg);
+  if (s && msg.isRequest()) s = checkRequest(msg);
   if (s) s = checkOptional(msg);
   if (!s && msg.isResponse()) {
     common::Error e = s.error();
