@@ -334,25 +334,45 @@ std::optional<int> NameAddr::qMillis() const {
   return parseQ(*v);
 }
 
+namespace {
+
+// sent-protocol = protocol-name SLASH protocol-version SLASH transport, LWS allowed around
+// the slashes (RFC 4475 wsinv).
+common::Status parseSentProtocol(std::string_view s, size_t& i, Via& via) {
+  via.protocol_name = scanToken(s, i);
+  skipLws(s, i);
+  if (via.protocol_name.empty() || i >= s.size() || s[i] != '/') return bad("bad Via protocol");
+  ++i;
+  skipLws(s, i);
+  via.protocol_version = scanToken(s, i);
+  skipLws(s, i);
+  if (via.protocol_version.empty() || i >= s.size() || s[i] != '/')
+    return bad("bad Via protocol version");
+  ++i;
+  skipLws(s, i);
+  via.transport = scanToken(s, i);
+  if (via.transport.empty()) return bad("bad Via transport");
+  return {};
+}
+
+}  // namespace
+
 common::Status parseVia(std::string_view value, ViaList& out) {
   std::string_view s = value;
   size_t i = 0;
   for (;;) {
     skipLws(s, i);
     Via& via = out.emplace_back();
-    via.protocol_name = scanToken(s, i);
-    skipLws(s, i);
-    if (via.protocol_name.empty() || i >= s.size() || s[i] != '/') return bad("bad Via protocol");
-    ++i;
-    skipLws(s, i);
-    via.protocol_version = scanToken(s, i);
-    skipLws(s, i);
-    if (via.protocol_version.empty() || i >= s.size() || s[i] != '/')
-      return bad("bad Via protocol version");
-    ++i;
-    skipLws(s, i);
-    via.transport = scanToken(s, i);
-    if (via.transport.empty()) return bad("bad Via transport");
+    if (s.size() - i > 8 && s.compare(i, 8, "SIP/2.0/") == 0) {
+      // The form nearly every Via has: no white space around the slashes.
+      via.protocol_name = s.substr(i, 3);
+      via.protocol_version = s.substr(i + 4, 3);
+      i += 8;
+      via.transport = scanToken(s, i);
+      if (via.transport.empty()) return bad("bad Via transport");
+    } else if (auto st = parseSentProtocol(s, i, via); !st) {
+      return st;
+    }
     size_t before = i;
     skipLws(s, i);
     if (i == before) return bad("no space before Via sent-by");

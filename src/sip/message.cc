@@ -21,6 +21,7 @@ common::Unexpected bad(std::string why, int status = 400) {
 
 // "SIP/2.0" -> 0 (ours), a well-formed other version -> 505, anything else -> 400.
 int checkVersion(std::string_view v) {
+  if (v == "SIP/2.0") return 0;
   if (v.size() < 7 || !common::iequals(v.substr(0, 4), "SIP/")) return 400;
   size_t i = 4, b = i;
   while (i < v.size() && common::isDigit(v[i])) ++i;
