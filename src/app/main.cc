@@ -1,5 +1,6 @@
-// The switchboard binary: one process for the whole platform. The command line is stable
-// (DESIGN.md): scripts and tests drive it.
+// The switchboard binary: one process for the whole platform. Its command line is stable
+// (DESIGN.md, "Command line") because scripts and tests drive it; this file only dispatches
+// to the subcommands.
 #include <iostream>
 #include <string>
 #include <vector>
@@ -7,57 +8,65 @@
 #include "app/serve.h"
 #include "app/sip_lint.h"
 
-namespace {
+#ifndef SB_VERSION
+#define SB_VERSION "unknown"
+#endif
 
-constexpr const char* kVersion = "0.1.0";
+namespace {
 
 constexpr const char* kUsage =
     "usage: switchboard COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
     "  serve [--config FILE] [--set KEY=VALUE ...] [--check]\n"
-    "                         run the platform (embedded defaults: SQLite in ./data)\n"
-    "  sip lint FILE...       parse SIP messages: 'FILE valid', 'FILE invalid CODE' or\n"
-    "                         'FILE invalid drop' per file; exit 0 when all are valid\n"
-    "  pcap analyze FILE [--json]   call and stream report of a capture (not yet)\n"
-    "  admin VERB ...         provisioning from the shell (not yet)\n"
-    "  status                 uptime, sessions and limits of a running server (not yet)\n"
-    "  help | --help          this text\n"
-    "  version | --version\n";
+    "        run the platform; every key has a default (SQLite in ./data), --set overrides\n"
+    "        any key, --check validates and prints the configuration, then exits\n"
+    "  sip lint FILE...\n"
+    "        parse each file as one SIP message: 'FILE valid', 'FILE invalid CODE' or\n"
+    "        'FILE invalid drop', then the reason; exit 0 when all are valid, 1 otherwise\n"
+    "  pcap analyze FILE [--json]      call and stream report of a capture (not yet)\n"
+    "  admin VERB ...                  provisioning from the shell (not yet)\n"
+    "  status                          counters of a running server (not yet)\n"
+    "  help, --help                    this text\n"
+    "  version, --version              the version\n"
+    "\n"
+    "Configuration keys: config/switchboard.example.yaml\n";
 
-int notYet(const std::string& what) {
-  std::cerr << "switchboard " << what << ": not implemented yet\n";
+int notImplemented(const std::string& command) {
+  std::cerr << "switchboard " << command << ": not implemented yet\n";
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::cerr << kUsage;
     return 2;
   }
-  const std::string cmd = args[0];
-  std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+  const std::string& command = args.front();
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+
+  if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage;
     return 0;
   }
-  if (cmd == "version" || cmd == "--version") {
-    std::cout << "switchboard " << kVersion << "\n";
+  if (command == "version" || command == "--version") {
+    std::cout << "switchboard " << SB_VERSION << "\n";
     return 0;
   }
-  if (cmd == "serve") return runServe(rest);
-  if (cmd == "sip") {
-    if (!rest.empty() && rest[0] == "lint") {
-      return runSipLint(std::vector<std::string>(rest.begin() + 1, rest.end()), std::cout,
-                        std::cerr);
+  if (command == "serve") return runServe(rest);
+  if (command == "sip") {
+    if (!rest.empty() && rest.front() == "lint") {
+      return runSipLint({rest.begin() + 1, rest.end()}, std::cout, std::cerr);
     }
     std::cerr << "usage: switchboard sip lint FILE...\n";
     return 2;
   }
-  if (cmd == "pcap" || cmd == "admin" || cmd == "status") return notYet(cmd);
-  std::cerr << "switchboard: unknown command '" << cmd << "'\n\n" << kUsage;
+  if (command == "pcap" || command == "admin" || command == "status") {
+    return notImplemented(command);
+  }
+  std::cerr << "switchboard: unknown command '" << command << "'\n\n" << kUsage;
   return 2;
 }

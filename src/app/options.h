@@ -1,5 +1,9 @@
-// The options every configurable command shares: --config FILE and --set KEY=VALUE
-// (repeatable), plus the flags a command allows.
+// The options every configurable command shares (serve now, admin later): --config FILE and
+// repeatable --set KEY=VALUE, each also as --config=FILE / --set=KEY=VALUE, plus the flags a
+// command allows. Anything else starting with '-' is an error; the rest is positional.
+//
+//   auto o = parseConfigOptions({"--set", "log.level=debug", "--check"}, {"--check"});
+//   if (o) load(o->config_file, o->overrides);  // o->flags == {"--check"}
 #pragma once
 
 #include <set>
@@ -9,8 +13,8 @@
 #include "common/result.h"
 
 struct ConfigOptions {
-  std::string config_file;
-  std::vector<std::string> overrides;  // "key=value"
+  std::string config_file;             // empty: defaults only
+  std::vector<std::string> overrides;  // "KEY=VALUE", in command-line order
   std::set<std::string> flags;         // the allowed flags that were given
   std::vector<std::string> positional;
 };

@@ -1,6 +1,11 @@
 #include "common/config.h"
 
-#include <sstream>
+#include <algorithm>
+#include <charconv>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <yaml-cpp/yaml.h>
@@ -8,30 +13,140 @@
 #include "common/strings.h"
 
 namespace common {
+
+const std::vector<Config::KeyInfo>& Config::keys() {
+  // Keys of one section stay adjacent: dumpYaml() opens each section once.
+  static const std::vector<KeyInfo> kKeys = {
+      {"data_dir", Kind::kString, "./data", "embedded database, recordings and other state"},
+      {"sip.listen", Kind::kList, "udp:0.0.0.0:5060,tcp:0.0.0.0:5060",
+       "SIP listeners, each udp|tcp|tls|ws|wss:HOST:PORT"},
+      {"sip.max_message_bytes", Kind::kInt, "65536", "larger SIP messages are refused", 1024,
+       16 << 20},
+      {"sip.workers", Kind::kInt, "0", "SIP worker threads; 0 = one per core", 0, 1024},
+      {"http.listen", Kind::kString, "127.0.0.1:8080", "REST API, dashboard and /metrics"},
+      {"store.url", Kind::kString, "",
+       "sqlite:PATH or postgresql://...; not set = sqlite:<data_dir>/switchboard.db"},
+      {"log.level", Kind::kString, "info", "least severe level written", 0, 0,
+       "trace|debug|info|warn|error|off"},
+      {"log.format", Kind::kString, "text", "one line per record as text or JSON", 0, 0,
+       "text|json"},
+  };
+  return kKeys;
+}
+
 namespace {
 
-Unexpected keyError(const std::string& key, const std::string& why) {
-  return makeError(ErrorCode::kInvalidArgument, "config key '" + key + "': " + why);
+using KeyInfo = Config::KeyInfo;
+using Kind = Config::Kind;
+
+Unexpected keyError(std::string_view key, std::string_view why) {
+  return makeError(ErrorCode::kInvalidArgument,
+                   "config key '" + std::string(key) + "': " + std::string(why));
 }
 
-std::vector<std::string> splitList(std::string_view s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i <= s.size()) {
-    size_t c = s.find(',', i);
-    std::string_view item = trimLws(s.substr(i, c == std::string_view::npos ? s.npos : c - i));
-    if (!item.empty()) out.emplace_back(item);
-    if (c == std::string_view::npos) break;
-    i = c + 1;
+const KeyInfo* findKey(std::string_view key) {
+  for (const KeyInfo& k : Config::keys()) {
+    if (k.key == key) return &k;
   }
-  return out;
+  return nullptr;
 }
 
-Result<uint16_t> parsePort(std::string_view s, bool allow_zero) {
+// "sip" is a section when some key starts with "sip.".
+bool isSection(std::string_view prefix) {
+  for (const KeyInfo& k : Config::keys()) {
+    if (k.key.size() > prefix.size() && k.key.substr(0, prefix.size()) == prefix &&
+        k.key[prefix.size()] == '.')
+      return true;
+  }
+  return false;
+}
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+Unexpected unknownKey(std::string_view key) {
+  if (isSection(key)) return keyError(key, "is a section, not a value; set one of its keys");
+  const KeyInfo* best = nullptr;
+  size_t best_distance = 3;  // suggest only near misses
+  for (const KeyInfo& k : Config::keys()) {
+    size_t d = editDistance(key, k.key);
+    if (d < best_distance) {
+      best = &k;
+      best_distance = d;
+    }
+  }
+  if (best) return keyError(key, "unknown key (did you mean '" + std::string(best->key) + "'?)");
+  return keyError(key, "unknown key");
+}
+
+std::string_view unquote(std::string_view s) {
+  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
+    return s.substr(1, s.size() - 2);
+  return s;
+}
+
+// A list as written on the command line: "a,b" or "[a, b]". Commas inside brackets do not
+// split, so IPv6 addresses need no quoting: "[udp:[::1]:5060, tcp:[::1]:5060]".
+Result<std::vector<std::string>> splitList(std::string_view key, std::string_view text) {
+  text = trimLws(text);
+  if (!text.empty() && text.front() == '[') {
+    int depth = 0;
+    size_t close = std::string_view::npos;
+    for (size_t i = 0; i < text.size() && close == std::string_view::npos; ++i) {
+      if (text[i] == '[') ++depth;
+      if (text[i] == ']' && --depth == 0) close = i;
+    }
+    if (close == text.size() - 1) text = text.substr(1, text.size() - 2);
+  }
+  std::vector<std::string> items;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    char c = i < text.size() ? text[i] : ',';
+    if (c == '[') ++depth;
+    if (c == ']' && --depth < 0) break;
+    if (c != ',' || depth != 0) continue;
+    std::string_view item = unquote(trimLws(text.substr(start, i - start)));
+    if (!item.empty()) items.emplace_back(item);
+    start = i + 1;
+  }
+  if (depth != 0) return keyError(key, "unbalanced brackets in list '" + std::string(text) + "'");
+  return items;
+}
+
+Result<int64_t> parseInt(std::string_view s) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size())
+    return makeError(ErrorCode::kInvalidArgument, "not an integer");
+  return v;
+}
+
+bool oneOf(std::string_view value, std::string_view choices) {
+  while (!choices.empty()) {
+    size_t bar = choices.find('|');
+    if (choices.substr(0, bar) == value) return true;
+    if (bar == std::string_view::npos) break;
+    choices.remove_prefix(bar + 1);
+  }
+  return false;
+}
+
+Result<uint16_t> parsePort(std::string_view s) {
   auto n = parseUint(s, 65535);
-  if (!n || (*n == 0 && !allow_zero)) {
-    return makeError(ErrorCode::kInvalidArgument, "bad port '" + std::string(s) + "'");
-  }
+  if (!n) return makeError(ErrorCode::kInvalidArgument, "bad port '" + std::string(s) + "'");
   return uint16_t(*n);
 }
 
@@ -44,24 +159,24 @@ bool validHost(std::string_view h, bool v6) {
   return true;
 }
 
-// "host:port" or "[v6]:port" -> host (without brackets) and port text.
+// "host:port" or "[v6]:port" -> host (without brackets) and the port text.
 Result<std::pair<std::string, std::string_view>> splitHostPort(std::string_view s) {
-  auto badAddress = [&] {
+  auto bad = [&] {
     return makeError(ErrorCode::kInvalidArgument,
                      "bad address '" + std::string(s) + "' (want HOST:PORT or [IPV6]:PORT)");
   };
   if (!s.empty() && s[0] == '[') {
     size_t close = s.find(']');
     if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
-      return badAddress();
+      return bad();
     std::string_view host = s.substr(1, close - 1);
-    if (!validHost(host, true)) return badAddress();
+    if (!validHost(host, true) || host.find(':') == std::string_view::npos) return bad();
     return std::make_pair(std::string(host), s.substr(close + 2));
   }
   size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return badAddress();
+  if (colon == std::string_view::npos || colon == 0) return bad();
   std::string_view host = s.substr(0, colon);
-  if (!validHost(host, false)) return badAddress();
+  if (!validHost(host, false)) return bad();
   return std::make_pair(std::string(host), s.substr(colon + 1));
 }
 
@@ -69,6 +184,73 @@ std::string joinHostPort(const std::string& host, uint16_t port) {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
 }
+
+// Walks a YAML document along the key table: maps are sections, everything else a value.
+class YamlReader {
+ public:
+  explicit YamlReader(std::vector<std::pair<std::string, std::vector<std::string>>>& out)
+      : out_(out) {}
+
+  Status readRoot(const YAML::Node& root) {
+    if (root.IsNull()) return {};
+    if (!root.IsMap())
+      return makeError(ErrorCode::kInvalidArgument, "the top level must be a map of keys");
+    return readMap(root, "");
+  }
+
+ private:
+  Status readMap(const YAML::Node& map, const std::string& prefix) {
+    for (const auto& kv : map) {
+      if (!kv.first.IsScalar())
+        return makeError(ErrorCode::kInvalidArgument, "a key under '" + prefix + "' is not text");
+      std::string key = prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar();
+      if (const KeyInfo* info = findKey(key)) {
+        if (auto st = readValue(*info, kv.second); !st) return st;
+      } else if (isSection(key)) {
+        if (kv.second.IsNull()) continue;  // "sip:" with nothing under it
+        if (!kv.second.IsMap()) return keyError(key, "is a section: want a map of its keys");
+        if (auto st = readMap(kv.second, key); !st) return st;
+      } else {
+        // Name the first full key under an unknown section: "redis.url", not "redis".
+        YAML::Node n = kv.second;
+        while (n.IsMap() && n.size() > 0 && n.begin()->first.IsScalar()) {
+          key += "." + n.begin()->first.Scalar();
+          n.reset(n.begin()->second);  // rebind; operator= would overwrite the document
+        }
+        return unknownKey(key);
+      }
+    }
+    return {};
+  }
+
+  Status readValue(const KeyInfo& info, const YAML::Node& node) {
+    std::string key(info.key);
+    if (node.IsNull()) return {};  // "key:" with no value keeps the default
+    if (node.IsMap()) return keyError(key, "want a value, not a map");
+    if (node.IsScalar()) {
+      if (info.kind != Kind::kList) {
+        out_.push_back({key, {node.Scalar()}});
+        return {};
+      }
+      auto items = splitList(key, node.Scalar());
+      if (!items) return items.error();
+      out_.push_back({key, std::move(*items)});
+      return {};
+    }
+    if (info.kind != Kind::kList) {
+      return keyError(key, "want one value, not a list (quote an IPv6 address: \"[::1]:8080\")");
+    }
+    std::vector<std::string> items;
+    for (const auto& item : node) {
+      if (!item.IsScalar()) return keyError(key, "list items must be plain values");
+      items.push_back(item.Scalar());
+    }
+    out_.push_back({key, std::move(items)});
+    return {};
+  }
+
+  std::vector<std::pair<std::string, std::vector<std::string>>>& out_;
+};
 
 }  // namespace
 
@@ -79,14 +261,14 @@ Result<ListenSpec> ListenSpec::parse(std::string_view text) {
                      "bad listen address '" + std::string(text) + "' (want TRANSPORT:HOST:PORT)");
   ListenSpec l;
   l.transport = toLower(text.substr(0, colon));
-  if (l.transport != "udp" && l.transport != "tcp" && l.transport != "tls" && l.transport != "ws" &&
-      l.transport != "wss")
-    return makeError(ErrorCode::kInvalidArgument, "unknown transport '" + l.transport + "'");
+  if (!oneOf(l.transport, "udp|tcp|tls|ws|wss"))
+    return makeError(ErrorCode::kInvalidArgument,
+                     "unknown transport '" + l.transport + "' (want udp, tcp, tls, ws or wss)");
   auto hp = splitHostPort(text.substr(colon + 1));
   if (!hp) return hp.error();
-  l.host = hp->first;
-  auto port = parsePort(hp->second, /*allow_zero=*/true);
+  auto port = parsePort(hp->second);
   if (!port) return port.error();
+  l.host = std::move(hp->first);
   l.port = *port;
   return l;
 }
@@ -98,203 +280,188 @@ std::string ListenSpec::toString() const {
 Result<HostPort> HostPort::parse(std::string_view text) {
   auto hp = splitHostPort(text);
   if (!hp) return hp.error();
-  auto port = parsePort(hp->second, /*allow_zero=*/true);
+  auto port = parsePort(hp->second);
   if (!port) return port.error();
-  return HostPort{hp->first, *port};
+  return HostPort{std::move(hp->first), *port};
 }
 
 std::string HostPort::toString() const {
   return joinHostPort(host, port);
 }
 
-const std::vector<Config::KeyInfo>& Config::keys() {
-  static const std::vector<KeyInfo> kKeys = {
-      {"data_dir", "./data", false, "where the embedded database and recordings live"},
-      {"sip.listen", "udp:0.0.0.0:5060,tcp:0.0.0.0:5060", true,
-       "SIP listeners: udp|tcp|tls|ws|wss:HOST:PORT"},
-      {"sip.max_message_bytes", "65536", false, "larger SIP messages are refused (513)"},
-      {"sip.workers", "0", false, "SIP worker threads; 0 = one per core"},
-      {"http.listen", "127.0.0.1:8080", false, "REST API, dashboard and /metrics"},
-      {"store.url", "", false,
-       "sqlite:PATH or postgresql://...; empty = sqlite:<data_dir>/switchboard.db"},
-      {"log.level", "info", false, "trace|debug|info|warn|error|off"},
-      {"log.format", "text", false, "text|json"},
-  };
-  return kKeys;
-}
-
-Status Config::set(const std::string& key, std::vector<std::string> values) {
-  for (const KeyInfo& k : keys()) {
-    if (k.key != key) continue;
-    if (!k.is_list && values.size() > 1) return keyError(key, "takes one value, not a list");
-    raw_[key] = std::move(values);
-    return {};
-  }
-  return keyError(key, "unknown key");
-}
-
-namespace {
-
-// Flattens a YAML tree into dotted keys; scalars and sequences of scalars are values.
-Status flatten(const YAML::Node& node, const std::string& prefix,
-               std::vector<std::pair<std::string, std::vector<std::string>>>& out) {
-  if (node.IsMap()) {
-    for (const auto& kv : node) {
-      std::string name = kv.first.as<std::string>();
-      std::string key = prefix.empty() ? name : prefix + "." + name;
-      if (auto st = flatten(kv.second, key, out); !st) return st;
+Status Config::setValue(const std::string& key, std::vector<std::string> values) {
+  const KeyInfo* info = findKey(key);
+  if (!info) return unknownKey(key);
+  if (info->kind != Kind::kList) {
+    if (values.size() != 1) return keyError(key, "want one value, not a list");
+    std::string& v = values.front();
+    v = std::string(trimLws(v));
+    if (info->kind == Kind::kInt) {
+      auto n = parseInt(v);
+      if (!n || *n < info->min || *n > info->max) {
+        return keyError(key, "'" + v + "' is not a number from " + std::to_string(info->min) +
+                                 " to " + std::to_string(info->max));
+      }
+    } else if (!info->choices.empty()) {
+      v = toLower(v);
+      if (!oneOf(v, info->choices)) {
+        return keyError(key, "'" + v + "' is not one of " + std::string(info->choices));
+      }
     }
-    return {};
   }
-  if (prefix.empty()) return makeError(ErrorCode::kInvalidArgument, "config file is not a map");
-  if (node.IsNull()) return {};  // "key:" with nothing: keep the default
-  if (node.IsScalar()) {
-    out.push_back({prefix, {node.as<std::string>()}});
-    return {};
-  }
-  if (node.IsSequence()) {
-    std::vector<std::string> items;
-    for (const auto& item : node) {
-      if (!item.IsScalar()) return keyError(prefix, "list items must be plain values");
-      items.push_back(item.as<std::string>());
-    }
-    out.push_back({prefix, std::move(items)});
-    return {};
-  }
-  return keyError(prefix, "unsupported value");
+  values_[key] = std::move(values);
+  return {};
 }
 
-}  // namespace
+Status Config::applyOverride(std::string_view text) {
+  size_t eq = text.find('=');
+  std::string key(trimLws(text.substr(0, eq)));
+  if (eq == std::string_view::npos || key.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--set wants KEY=VALUE, got '" + std::string(text) + "'");
+  }
+  const KeyInfo* info = findKey(key);
+  if (!info) return unknownKey(key);
+  std::string_view value = text.substr(eq + 1);
+  if (info->kind != Kind::kList) return setValue(key, {std::string(value)});
+  auto items = splitList(key, value);
+  if (!items) return items.error();
+  return setValue(key, std::move(*items));
+}
 
-Result<Config> Config::load(const std::string& file, const std::vector<std::string>& overrides) {
+Result<Config> Config::fromYaml(std::string_view yaml, const std::vector<std::string>& overrides,
+                                std::string_view origin) {
   Config c;
   for (const KeyInfo& k : keys()) {
-    c.raw_[k.key] =
-        k.is_list ? splitList(k.default_value) : std::vector<std::string>{k.default_value};
+    std::vector<std::string> initial{std::string(k.default_value)};
+    if (k.kind == Kind::kList) initial = *splitList(k.key, k.default_value);  // ours: well-formed
+    c.values_[std::string(k.key)] = std::move(initial);
   }
-  if (!file.empty()) {
-    std::vector<std::pair<std::string, std::vector<std::string>>> entries;
-    try {
-      YAML::Node root = YAML::LoadFile(file);
-      if (!root.IsNull()) {
-        if (auto st = flatten(root, "", entries); !st) {
-          return makeError(ErrorCode::kInvalidArgument, file + ": " + st.error().reason);
-        }
-      }
-    } catch (const YAML::BadFile&) {
-      return makeError(ErrorCode::kIo, "cannot read config file " + file);
-    } catch (const YAML::Exception& e) {
-      return makeError(ErrorCode::kInvalidArgument, file + ": " + e.what());
-    }
-    for (auto& [key, values] : entries) {
-      if (auto st = c.set(key, std::move(values)); !st)
-        return makeError(ErrorCode::kInvalidArgument, file + ": " + st.error().reason);
+  std::vector<std::pair<std::string, std::vector<std::string>>> entries;
+  Status read;
+  try {
+    read = YamlReader(entries).readRoot(YAML::Load(std::string(yaml)));
+  } catch (const YAML::Exception& e) {
+    read = makeError(ErrorCode::kInvalidArgument, e.what());
+  } catch (const std::exception& e) {
+    read = makeError(ErrorCode::kInternal, e.what());
+  }
+  if (!read) return makeError(read.error().code, std::string(origin) + ": " + read.error().reason);
+  for (auto& [key, values] : entries) {
+    if (auto st = c.setValue(key, std::move(values)); !st) {
+      return makeError(st.error().code, std::string(origin) + ": " + st.error().reason);
     }
   }
   for (const std::string& o : overrides) {
-    size_t eq = o.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return makeError(ErrorCode::kInvalidArgument, "--set wants KEY=VALUE, got '" + o + "'");
-    std::string key = o.substr(0, eq);
-    std::string_view value = std::string_view(o).substr(eq + 1);
-    std::vector<std::string> values;
-    std::string_view trimmed = trimLws(value);
-    bool is_list = false;
-    for (const KeyInfo& k : keys()) is_list |= (k.key == key && k.is_list);
-    if (is_list && !trimmed.empty() && trimmed.front() == '[') {
-      try {
-        YAML::Node n = YAML::Load(std::string(trimmed));
-        if (!n.IsSequence()) return keyError(key, "bad list '" + std::string(trimmed) + "'");
-        for (const auto& item : n) values.push_back(item.as<std::string>());
-      } catch (const YAML::Exception& e) {
-        return keyError(key, std::string("bad list: ") + e.what());
-      }
-    } else {
-      values = is_list ? splitList(value) : std::vector<std::string>{std::string(value)};
-    }
-    if (auto st = c.set(key, std::move(values)); !st) return st.error();
+    if (auto st = c.applyOverride(o); !st) return st.error();
   }
   if (auto st = c.resolve(); !st) return st.error();
   return c;
 }
 
+Result<Config> Config::load(const std::string& file, const std::vector<std::string>& overrides) {
+  if (file.empty()) return fromYaml("", overrides);
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    return makeError(ErrorCode::kIo, "config file " + file + " is a directory");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return makeError(ErrorCode::kIo, "cannot read config file " + file);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return makeError(ErrorCode::kIo, "cannot read config file " + file);
+  return fromYaml(text, overrides, file);
+}
+
 Status Config::resolve() {
-  auto one = [this](const char* key) -> std::string {
-    const auto& v = raw_[key];
-    return v.empty() ? std::string() : v.front();
+  auto one = [this](std::string_view key) -> const std::string& {
+    return values_.find(key)->second.front();
   };
   data_dir_ = one("data_dir");
   if (data_dir_.empty()) return keyError("data_dir", "must not be empty");
 
-  sip_listen_.clear();
-  for (const std::string& s : raw_["sip.listen"]) {
+  sip_.listen.clear();
+  for (std::string& s : values_.find("sip.listen")->second) {
     auto l = ListenSpec::parse(s);
     if (!l) return keyError("sip.listen", l.error().reason);
-    sip_listen_.push_back(*l);
+    s = l->toString();  // dumpYaml shows the canonical form ("UDP:" -> "udp:")
+    sip_.listen.push_back(std::move(*l));
   }
-  auto max_bytes = parseUint(one("sip.max_message_bytes"), 16u << 20);
-  if (!max_bytes || *max_bytes < 1024)
-    return keyError("sip.max_message_bytes", "want a number of bytes from 1024 to 16 MiB");
-  sip_max_message_bytes_ = size_t(*max_bytes);
-  auto workers = parseUint(one("sip.workers"), 256);
-  if (!workers) return keyError("sip.workers", "want a number from 0 to 256");
-  sip_workers_ = unsigned(*workers);
-  if (sip_workers_ == 0) sip_workers_ = std::max(1u, std::thread::hardware_concurrency());
+  sip_.max_message_bytes = size_t(*parseInt(one("sip.max_message_bytes")));
+  sip_.workers = unsigned(*parseInt(one("sip.workers")));
+  if (sip_.workers == 0) sip_.workers = std::max(1u, std::thread::hardware_concurrency());
 
   auto http = HostPort::parse(one("http.listen"));
   if (!http) return keyError("http.listen", http.error().reason);
-  http_listen_ = *http;
+  http_.listen = std::move(*http);
 
-  store_url_ = one("store.url");
-  if (store_url_.empty()) store_url_ = "sqlite:" + data_dir_ + "/switchboard.db";
-  if (!istartsWith(store_url_, "sqlite:") && !istartsWith(store_url_, "postgresql://") &&
-      !istartsWith(store_url_, "postgres://"))
+  std::string& url = values_.find("store.url")->second.front();
+  if (url.empty()) url = "sqlite:" + (std::filesystem::path(data_dir_) / "switchboard.db").string();
+  bool sqlite = istartsWith(url, "sqlite:") && url.size() > 7;
+  if (!sqlite && !istartsWith(url, "postgresql://") && !istartsWith(url, "postgres://"))
     return keyError("store.url", "want sqlite:PATH or postgresql://...");
+  store_.url = url;
 
-  log_level_ = toLower(one("log.level"));
-  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
-  bool level_ok = false;
-  for (const char* l : kLevels) level_ok |= (log_level_ == l);
-  if (!level_ok) return keyError("log.level", "want one of trace, debug, info, warn, error, off");
-  log_format_ = toLower(one("log.format"));
-  if (log_format_ != "text" && log_format_ != "json")
-    return keyError("log.format", "want text or json");
+  log_.level = one("log.level");
+  log_.format = one("log.format");
   return {};
 }
 
-std::string Config::get(const std::string& key) const {
-  auto it = raw_.find(key);
-  if (it == raw_.end()) return {};
-  if (key == "store.url") return store_url_;
-  std::string out;
-  for (const std::string& v : it->second) {
-    if (!out.empty()) out += ",";
-    out += v;
-  }
-  return out;
+Result<std::string> Config::getString(std::string_view key) const {
+  const KeyInfo* info = findKey(key);
+  if (!info) return makeError(ErrorCode::kNotFound, "config key '" + std::string(key) + "'");
+  if (info->kind == Kind::kList) return keyError(key, "is a list");
+  return values_.find(key)->second.front();
+}
+
+Result<int64_t> Config::getInt(std::string_view key) const {
+  const KeyInfo* info = findKey(key);
+  if (!info) return makeError(ErrorCode::kNotFound, "config key '" + std::string(key) + "'");
+  if (info->kind != Kind::kInt) return keyError(key, "is not a number");
+  return *parseInt(values_.find(key)->second.front());
+}
+
+Result<std::vector<std::string>> Config::getList(std::string_view key) const {
+  const KeyInfo* info = findKey(key);
+  if (!info) return makeError(ErrorCode::kNotFound, "config key '" + std::string(key) + "'");
+  if (info->kind != Kind::kList) return keyError(key, "is not a list");
+  return values_.find(key)->second;
 }
 
 std::string Config::dumpYaml() const {
   YAML::Emitter e;
   e << YAML::BeginMap;
-  e << YAML::Key << "data_dir" << YAML::Value << data_dir_;
-  e << YAML::Key << "sip" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "listen" << YAML::Value << YAML::BeginSeq;
-  for (const ListenSpec& l : sip_listen_) e << l.toString();
-  e << YAML::EndSeq;
-  e << YAML::Key << "max_message_bytes" << YAML::Value << sip_max_message_bytes_;
-  e << YAML::Key << "workers" << YAML::Value << sip_workers_;
-  e << YAML::EndMap;
-  e << YAML::Key << "http" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "listen" << YAML::Value << http_listen_.toString();
-  e << YAML::EndMap;
-  e << YAML::Key << "store" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "url" << YAML::Value << store_url_;
-  e << YAML::EndMap;
-  e << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "level" << YAML::Value << log_level_;
-  e << YAML::Key << "format" << YAML::Value << log_format_;
-  e << YAML::EndMap;
+  std::vector<std::string_view> open;  // the sections being written, outermost first
+  for (const KeyInfo& k : keys()) {
+    std::vector<std::string_view> path;
+    for (std::string_view rest = k.key;;) {
+      size_t dot = rest.find('.');
+      path.push_back(rest.substr(0, dot));
+      if (dot == std::string_view::npos) break;
+      rest.remove_prefix(dot + 1);
+    }
+    size_t shared = 0;
+    while (shared < open.size() && shared + 1 < path.size() && open[shared] == path[shared])
+      ++shared;
+    for (; open.size() > shared; open.pop_back()) e << YAML::EndMap;
+    for (; open.size() + 1 < path.size(); open.push_back(path[open.size()])) {
+      e << YAML::Key << std::string(path[open.size()]) << YAML::Value << YAML::BeginMap;
+    }
+    e << YAML::Key << std::string(path.back()) << YAML::Value;
+    const std::vector<std::string>& v = values_.find(k.key)->second;
+    if (k.kind == Kind::kList) {
+      e << (v.empty() ? YAML::Flow : YAML::Block) << YAML::BeginSeq;
+      for (const std::string& item : v) e << item;
+      e << YAML::EndSeq;
+    } else if (k.kind == Kind::kInt) {
+      e << *parseInt(v.front());
+    } else {
+      e << v.front();
+    }
+    if (k.key == "sip.workers" && v.front() == "0") {
+      e << YAML::Comment("one per core: " + std::to_string(sip_.workers));
+    }
+  }
+  for (; !open.empty(); open.pop_back()) e << YAML::EndMap;
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

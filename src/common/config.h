@@ -1,13 +1,16 @@
-// Switchboard's configuration: every key has a default, a YAML file may override some, and
-// `--set key=value` overrides any (DESIGN.md, "Command line"). Keys are dotted paths
-// ("sip.listen"); an unknown key or a bad value is an error that names the key, so a typo
-// never passes silently. Parts read typed values through the accessors below.
+// Switchboard's configuration: a tree of dotted keys ("sip.listen") where every key has a
+// default, a YAML file may override some and `--set key=value` any (DESIGN.md, "Command
+// line"). An unknown key or a bad value is an error that names the key, so a typo never
+// passes silently. Parts read the validated typed sections (sip(), http() ...) or, for a
+// key of their own, the generic typed getters.
 //
 //   auto cfg = common::Config::load("switchboard.yaml", {"sip.listen=udp:127.0.0.1:5070"});
-//   if (!cfg) die(cfg.error().reason);
-//   for (const auto& l : cfg->sipListen()) bind(l.transport, l.host, l.port);
+//   if (!cfg) return fail(cfg.error().reason);
+//   for (const common::ListenSpec& l : cfg->sip().listen) bind(l.transport, l.host, l.port);
+//   int64_t bytes = cfg->getInt("sip.max_message_bytes").value_or(65536);
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -18,70 +21,101 @@
 
 namespace common {
 
-// One listening address: `udp:0.0.0.0:5060`, `tls:[::1]:5061`, `ws:127.0.0.1:5066`.
+// One SIP listening address: `udp:0.0.0.0:5060`, `tls:[::1]:5061`, `ws:127.0.0.1:5066`.
+// Port 0 asks the OS for a free port (tests).
 struct ListenSpec {
-  std::string transport;  // udp, tcp, tls, ws, wss
-  std::string host;       // IPv6 without brackets
+  std::string transport;  // udp, tcp, tls, ws or wss
+  std::string host;       // an IPv6 address is kept without its brackets
   uint16_t port = 0;
 
   static Result<ListenSpec> parse(std::string_view text);
   std::string toString() const;
+  bool operator==(const ListenSpec&) const = default;
 };
 
-// host:port for the HTTP API (`127.0.0.1:8080`, `[::1]:8080`); port 0 lets the OS choose.
+// HOST:PORT or [IPV6]:PORT, e.g. the HTTP API's `127.0.0.1:8080`.
 struct HostPort {
   std::string host;
   uint16_t port = 0;
 
   static Result<HostPort> parse(std::string_view text);
   std::string toString() const;
+  bool operator==(const HostPort&) const = default;
+};
+
+struct SipConfig {
+  std::vector<ListenSpec> listen;
+  size_t max_message_bytes = 65536;
+  unsigned workers = 1;  // resolved: `sip.workers: 0` in the file means one per core
+};
+
+struct HttpConfig {
+  HostPort listen;
+};
+
+struct StoreConfig {
+  std::string url;  // resolved: when not set, sqlite:<data_dir>/switchboard.db
+};
+
+struct LogConfig {
+  std::string level;   // trace, debug, info, warn, error or off
+  std::string format;  // text or json
 };
 
 class Config {
  public:
-  // Defaults, then the file (if not empty), then each "key=value" override in order.
-  static Result<Config> load(const std::string& file, const std::vector<std::string>& overrides);
-  // Defaults and overrides only (tests, `serve` without --config).
-  static Result<Config> defaults() { return load("", {}); }
+  enum class Kind { kString, kInt, kList };
 
-  const std::string& dataDir() const { return data_dir_; }
-  const std::vector<ListenSpec>& sipListen() const { return sip_listen_; }
-  size_t sipMaxMessageBytes() const { return sip_max_message_bytes_; }
-  unsigned sipWorkers() const { return sip_workers_; }  // resolved: 0 in the file = cores
-  const HostPort& httpListen() const { return http_listen_; }
-  const std::string& storeUrl() const { return store_url_; }
-  const std::string& logLevel() const { return log_level_; }
-  const std::string& logFormat() const { return log_format_; }
-
-  // The raw value of a key as resolved (lists joined by ","), for parts with keys of their
-  // own and for diagnostics. Empty when the key is unknown.
-  std::string get(const std::string& key) const;
-
-  // The resolved configuration as YAML (what `serve` prints at start).
-  std::string dumpYaml() const;
-
-  // Every known key with its description and default, in file order.
+  // One known key. Adding a key is one row in the table behind keys() (config.cc); a typed
+  // section field is optional, the generic getters work for every row.
   struct KeyInfo {
-    std::string key;
-    std::string default_value;
-    bool is_list;
-    std::string help;
+    std::string_view key;  // dotted path; keys of one section are adjacent
+    Kind kind;
+    std::string_view default_value;  // a list is comma-separated; store.url's "" = derived
+    std::string_view help;
+    int64_t min = 0;  // kInt: the accepted range
+    int64_t max = 0;
+    std::string_view choices = {};  // kString: "a|b|c" when the value is one of a set
   };
   static const std::vector<KeyInfo>& keys();
 
+  // Defaults, then FILE (skipped when empty), then each "KEY=VALUE" of `overrides` in order.
+  // A list value in an override is "a,b" or "[a, b]".
+  static Result<Config> load(const std::string& file, const std::vector<std::string>& overrides);
+  // The same with the YAML given as text; `origin` names it in error messages.
+  static Result<Config> fromYaml(std::string_view yaml, const std::vector<std::string>& overrides,
+                                 std::string_view origin = "config");
+  static Result<Config> defaults() { return load("", {}); }
+
+  // Generic access by dotted key. An unknown key or a getter of the wrong kind is an error.
+  Result<std::string> getString(std::string_view key) const;
+  Result<int64_t> getInt(std::string_view key) const;
+  Result<std::vector<std::string>> getList(std::string_view key) const;
+
+  // The validated typed sections.
+  const std::string& dataDir() const { return data_dir_; }
+  const SipConfig& sip() const { return sip_; }
+  const HttpConfig& http() const { return http_; }
+  const StoreConfig& store() const { return store_; }
+  const LogConfig& log() const { return log_; }
+
+  // The resolved configuration as YAML, every key in table order. Loading it back gives
+  // the same configuration.
+  std::string dumpYaml() const;
+
  private:
-  Status set(const std::string& key, std::vector<std::string> values);
+  Config() = default;
+  Status setValue(const std::string& key, std::vector<std::string> values);
+  Status applyOverride(std::string_view text);
   Status resolve();
 
-  std::map<std::string, std::vector<std::string>> raw_;
+  // Every known key, always present: a scalar is a one-item vector.
+  std::map<std::string, std::vector<std::string>, std::less<>> values_;
   std::string data_dir_;
-  std::vector<ListenSpec> sip_listen_;
-  size_t sip_max_message_bytes_ = 0;
-  unsigned sip_workers_ = 0;
-  HostPort http_listen_;
-  std::string store_url_;
-  std::string log_level_;
-  std::string log_format_;
+  SipConfig sip_;
+  HttpConfig http_;
+  StoreConfig store_;
+  LogConfig log_;
 };
 
 }  // namespace common

@@ -1,82 +1,55 @@
 #include "sdp/sdp.h"
 
+#include <charconv>
+#include <type_traits>
+
 #include "common/strings.h"
 
 namespace sdp {
 namespace {
 
 using common::ErrorCode;
-using common::makeError;
 
-constexpr size_t kMaxLineBytes = 4096;
-
-common::Unexpected bad(std::string why) {
-  return makeError(ErrorCode::kInvalidArgument, "bad SDP: " + std::move(why), 400);
-}
-
-std::vector<std::string_view> splitSpaces(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && s[i] == ' ') ++i;
-    size_t b = i;
-    while (i < s.size() && s[i] != ' ') ++i;
-    if (i > b) out.push_back(s.substr(b, i - b));
+// A short, printable excerpt of untrusted input, fit for an error reason that may end up
+// in a log line or a SIP reason phrase.
+std::string excerpt(std::string_view s) {
+  constexpr size_t kMax = 32;
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+    char c = s[i];
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
   }
+  if (s.size() > kMax) out += "...";
   return out;
 }
 
-common::Result<Connection> parseConnection(std::string_view v) {
-  auto f = splitSpaces(v);
-  if (f.size() != 3) return bad("c= wants nettype addrtype address");
-  return Connection{std::string(f[0]), std::string(f[1]), std::string(f[2])};
-}
+// Space-separated fields of a line, without allocating. Runs of spaces count as one.
+class Fields {
+ public:
+  explicit Fields(std::string_view s) : s_(s) {}
 
-common::Result<Bandwidth> parseBandwidth(std::string_view v) {
-  size_t colon = v.find(':');
-  if (colon == std::string_view::npos || colon == 0) return bad("b= wants type:value");
-  auto n = common::parseUint(v.substr(colon + 1), UINT64_MAX / 10);
-  if (!n) return bad("b= value is not a number");
-  return Bandwidth{std::string(v.substr(0, colon)), *n};
-}
-
-Attribute parseAttribute(std::string_view v) {
-  size_t colon = v.find(':');
-  if (colon == std::string_view::npos) return Attribute{std::string(v), std::nullopt};
-  return Attribute{std::string(v.substr(0, colon)), std::string(v.substr(colon + 1))};
-}
-
-common::Result<Media> parseMediaLine(std::string_view v) {
-  auto f = splitSpaces(v);
-  if (f.size() < 4) return bad("m= wants media port proto fmt...");
-  Media m;
-  m.media = std::string(f[0]);
-  std::string_view port = f[1];
-  size_t slash = port.find('/');
-  auto p = common::parseUint(port.substr(0, slash), 65535);
-  if (!p) return bad("m= port out of range");
-  m.port = uint16_t(*p);
-  if (slash != std::string_view::npos) {
-    auto c = common::parseUint(port.substr(slash + 1), 65535);
-    if (!c || *c == 0) return bad("m= number of ports out of range");
-    m.port_count = uint16_t(*c);
+  // The next field, or "" at the end.
+  std::string_view next() {
+    skipSpaces();
+    size_t b = pos_;
+    while (pos_ < s_.size() && s_[pos_] != ' ') ++pos_;
+    return s_.substr(b, pos_ - b);
   }
-  m.proto = std::string(f[2]);
-  for (size_t i = 3; i < f.size(); ++i) {
-    // RTP profiles carry payload type numbers (RFC 4566 §5.14).
-    if (m.proto.find("RTP/") != std::string::npos && !common::parseUint(f[i], 127))
-      return bad("payload type '" + std::string(f[i]) + "' is not 0..127");
-    m.formats.emplace_back(f[i]);
+  bool done() {
+    skipSpaces();
+    return pos_ == s_.size();
   }
-  return m;
-}
 
-std::optional<Direction> directionFromName(std::string_view n) {
-  if (n == "sendrecv") return Direction::kSendRecv;
-  if (n == "sendonly") return Direction::kSendOnly;
-  if (n == "recvonly") return Direction::kRecvOnly;
-  if (n == "inactive") return Direction::kInactive;
-  return std::nullopt;
+ private:
+  void skipSpaces() {
+    while (pos_ < s_.size() && s_[pos_] == ' ') ++pos_;
+  }
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+bool isRtpProto(std::string_view proto) {
+  return proto.find("RTP/") != std::string_view::npos;
 }
 
 std::optional<Direction> directionIn(const std::vector<Attribute>& attrs) {
@@ -85,6 +58,310 @@ std::optional<Direction> directionIn(const std::vector<Attribute>& attrs) {
     if (auto d = directionFromName(a.name)) return d;
   }
   return std::nullopt;
+}
+
+std::optional<std::string_view> findAttribute(const std::vector<Attribute>& attrs,
+                                              std::string_view name) {
+  for (const Attribute& a : attrs) {
+    if (a.name == name) return a.value ? std::string_view(*a.value) : std::string_view();
+  }
+  return std::nullopt;
+}
+
+// The attribute of `name` whose value starts with payload type `pt` and a space (rtpmap,
+// fmtp); returns what follows the payload type.
+std::optional<std::string_view> perPayloadType(const std::vector<Attribute>& attrs,
+                                               std::string_view name, int pt) {
+  for (const Attribute& a : attrs) {
+    if (a.name != name || !a.value) continue;
+    std::string_view v = *a.value;
+    size_t sp = v.find(' ');
+    auto n = common::parseUint(v.substr(0, sp), 127);
+    if (!n || int(*n) != pt) continue;
+    return sp == std::string_view::npos ? std::string_view() : common::trimLws(v.substr(sp + 1));
+  }
+  return std::nullopt;
+}
+
+std::optional<uint32_t> milliseconds(std::optional<std::string_view> v) {
+  if (!v) return std::nullopt;
+  auto n = common::parseUint(common::trimLws(*v), 100000);
+  if (!n) return std::nullopt;
+  return uint32_t(*n);
+}
+
+// One pass over the lines, keeping the little state RFC 4566's grammar needs: which
+// once-only lines were seen and which m= section, if any, later lines belong to.
+class Parser {
+ public:
+  common::Result<SessionDescription> run(std::string_view text) {
+    if (text.size() > kMaxDocumentBytes) {
+      return common::makeError(ErrorCode::kTooLarge, "bad SDP: document larger than 64 KiB", 400);
+    }
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      size_t end = nl == std::string_view::npos ? text.size() : nl;
+      std::string_view line = text.substr(pos, end - pos);
+      pos = end + 1;
+      ++line_no_;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) continue;  // a trailing blank line, mostly
+      if (line.size() > kMaxLineBytes) {
+        return common::makeError(ErrorCode::kTooLarge,
+                                 "bad SDP: line " + std::to_string(line_no_) + " is longer than " +
+                                     std::to_string(kMaxLineBytes) + " bytes",
+                                 400);
+      }
+      if (line.size() < 2 || line[1] != '=') {
+        return fail("expected <type>=<value>, got '" + excerpt(line) + "'");
+      }
+      if (line.find_first_of(std::string_view("\0\r", 2)) != std::string_view::npos) {
+        return fail("NUL or CR inside a line");
+      }
+      if (!seen_v_ && line[0] != 'v') return fail("the first line is not v=");
+      if (auto ok = onLine(line[0], line.substr(2)); !ok) return ok.error();
+    }
+    line_no_ = 0;  // what follows is about the whole document, not its last line
+    if (!seen_v_) return fail("empty document (no v= line)");
+    if (!seen_o_) return fail("no o= line");
+    if (!seen_s_) return fail("no s= line");
+    if (s_.timings.empty()) return fail("no t= line");
+    return std::move(s_);
+  }
+
+ private:
+  common::Unexpected fail(std::string why) const {
+    std::string reason = "bad SDP";
+    if (line_no_ > 0) reason += " line " + std::to_string(line_no_);
+    return common::makeError(ErrorCode::kInvalidArgument, reason + ": " + why, 400);
+  }
+
+  common::Status onLine(char type, std::string_view v) {
+    switch (type) {
+      case 'v':
+        if (seen_v_) return fail("repeated v=");
+        if (v != "0") return fail("unsupported version v=" + excerpt(v));
+        seen_v_ = true;
+        return {};
+      case 'o':
+      case 's':
+      case 'u':
+      case 'e':
+      case 'p':
+      case 't':
+      case 'r':
+      case 'z':
+        if (media_) return fail(std::string(1, type) + "= after m= (it belongs to the session)");
+        return sessionOnly(type, v);
+      case 'i':
+        return once(media_ ? media_->title : s_.info, 'i', v);
+      case 'k':
+        return once(media_ ? media_->key : s_.key, 'k', v);
+      case 'c': {
+        auto c = parseConnection(v);
+        if (!c) return c.error();
+        if (media_) {
+          media_->connections.push_back(std::move(*c));
+        } else {
+          if (s_.connection) return fail("repeated session-level c=");
+          s_.connection = std::move(*c);
+        }
+        return {};
+      }
+      case 'b': {
+        size_t colon = v.find(':');
+        if (colon == std::string_view::npos || colon == 0) return fail("b= wants <type>:<value>");
+        auto n = common::parseUint(v.substr(colon + 1), UINT64_MAX / 10);
+        if (!n) return fail("b= value '" + excerpt(v.substr(colon + 1)) + "' is not a number");
+        (media_ ? media_->bandwidths : s_.bandwidths)
+            .push_back(Bandwidth{std::string(v.substr(0, colon)), *n});
+        return {};
+      }
+      case 'a': {
+        size_t colon = v.find(':');
+        if (colon == 0 || v.empty()) return fail("a= without an attribute name");
+        Attribute a;
+        a.name = std::string(v.substr(0, colon));
+        if (colon != std::string_view::npos) a.value = std::string(v.substr(colon + 1));
+        (media_ ? media_->attributes : s_.attributes).push_back(std::move(a));
+        return {};
+      }
+      case 'm':
+        return parseMedia(v);
+      default:
+        // RFC 4566 §5: a description with a type letter the parser does not understand is
+        // to be ignored whole; the caller answers it as malformed.
+        return fail("unknown line type '" + excerpt(std::string_view(&type, 1)) + "'");
+    }
+  }
+
+  common::Status sessionOnly(char type, std::string_view v) {
+    switch (type) {
+      case 'o': {
+        if (seen_o_) return fail("repeated o=");
+        Fields f(v);
+        std::string_view parts[6];
+        for (auto& p : parts) p = f.next();
+        if (parts[5].empty() || !f.done()) {
+          return fail(
+              "o= wants <username> <sess-id> <sess-version> <nettype> <addrtype> "
+              "<address>");
+        }
+        s_.origin = Origin{std::string(parts[0]), std::string(parts[1]), std::string(parts[2]),
+                           std::string(parts[3]), std::string(parts[4]), std::string(parts[5])};
+        seen_o_ = true;
+        return {};
+      }
+      case 's':
+        if (seen_s_) return fail("repeated s=");
+        s_.name = std::string(v);
+        seen_s_ = true;
+        return {};
+      case 'u':
+        return once(s_.uri, 'u', v);
+      case 'e':
+        s_.emails.emplace_back(v);
+        return {};
+      case 'p':
+        s_.phones.emplace_back(v);
+        return {};
+      case 't': {
+        Fields f(v);
+        std::string_view start = f.next(), stop = f.next();
+        if (!f.done() || !common::parseUint(start, UINT64_MAX / 10) ||
+            !common::parseUint(stop, UINT64_MAX / 10)) {
+          return fail("t= wants two decimal times, got '" + excerpt(v) + "'");
+        }
+        s_.timings.push_back(Timing{std::string(start), std::string(stop), {}});
+        return {};
+      }
+      case 'r':
+        if (s_.timings.empty()) return fail("r= before any t=");
+        if (v.empty()) return fail("empty r=");
+        s_.timings.back().repeats.emplace_back(v);
+        return {};
+      default:  // 'z'
+        return once(s_.zone, 'z', v);
+    }
+  }
+
+  common::Status once(std::optional<std::string>& field, char type, std::string_view v) {
+    if (field) return fail(std::string("repeated ") + type + "=");
+    field = std::string(v);
+    return {};
+  }
+
+  common::Result<Connection> parseConnection(std::string_view v) {
+    Fields f(v);
+    std::string_view net = f.next(), addr_type = f.next(), address = f.next();
+    if (address.empty() || !f.done()) {
+      return fail("c= wants <nettype> <addrtype> <address>, got '" + excerpt(v) + "'");
+    }
+    return Connection{std::string(net), std::string(addr_type), std::string(address)};
+  }
+
+  common::Status parseMedia(std::string_view v) {
+    Fields f(v);
+    std::string_view type = f.next(), port = f.next(), proto = f.next();
+    if (proto.empty()) return fail("m= wants <media> <port> <proto> <fmt>...");
+    if (f.done()) return fail("m= line lists no formats");
+    Media m;
+    m.media = std::string(type);
+    size_t slash = port.find('/');
+    auto p = common::parseUint(port.substr(0, slash), 65535);
+    if (!p) return fail("m= port '" + excerpt(port.substr(0, slash)) + "' is not 0..65535");
+    m.port = uint16_t(*p);
+    if (slash != std::string_view::npos) {
+      auto n = common::parseUint(port.substr(slash + 1), 65535);
+      if (!n || *n == 0) {
+        return fail("m= number of ports '" + excerpt(port.substr(slash + 1)) + "' is not 1..65535");
+      }
+      m.port_count = uint16_t(*n);
+    }
+    m.proto = std::string(proto);
+    bool rtp = isRtpProto(proto);
+    for (std::string_view fmt = f.next(); !fmt.empty(); fmt = f.next()) {
+      // RTP profiles list payload type numbers (RFC 4566 §5.14, RFC 3551).
+      if (rtp && !common::parseUint(fmt, 127)) {
+        return fail("payload type '" + excerpt(fmt) + "' is not 0..127");
+      }
+      m.formats.emplace_back(fmt);
+    }
+    s_.media.push_back(std::move(m));
+    media_ = &s_.media.back();
+    return {};
+  }
+
+  SessionDescription s_;
+  Media* media_ = nullptr;  // the m= section later lines belong to
+  size_t line_no_ = 0;
+  bool seen_v_ = false, seen_o_ = false, seen_s_ = false;
+};
+
+template <typename Int>
+void appendNumber(std::string& out, Int n) {
+  static_assert(std::is_integral_v<Int>);
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, n);
+  out.append(buf, r.ptr);
+}
+
+void open(std::string& out, char type) {
+  out.push_back(type);
+  out.push_back('=');
+}
+
+void close(std::string& out) {
+  out.append("\r\n");
+}
+
+void textLine(std::string& out, char type, std::string_view value) {
+  open(out, type);
+  out.append(value);
+  close(out);
+}
+
+void connectionLine(std::string& out, const Connection& c) {
+  open(out, 'c');
+  out.append(c.net_type).append(" ").append(c.addr_type).append(" ").append(c.address);
+  close(out);
+}
+
+void bandwidthLines(std::string& out, const std::vector<Bandwidth>& bws) {
+  for (const Bandwidth& b : bws) {
+    open(out, 'b');
+    out.append(b.type).push_back(':');
+    appendNumber(out, b.value);
+    close(out);
+  }
+}
+
+void attributeLines(std::string& out, const std::vector<Attribute>& attrs) {
+  for (const Attribute& a : attrs) {
+    open(out, 'a');
+    out.append(a.name);
+    if (a.value) out.append(":").append(*a.value);
+    close(out);
+  }
+}
+
+void mediaSection(std::string& out, const Media& m) {
+  open(out, 'm');
+  out.append(m.media).push_back(' ');
+  appendNumber(out, m.port);
+  if (m.port_count) {
+    out.push_back('/');
+    appendNumber(out, *m.port_count);
+  }
+  out.append(" ").append(m.proto);
+  for (const std::string& f : m.formats) out.append(" ").append(f);
+  close(out);
+  if (m.title) textLine(out, 'i', *m.title);
+  for (const Connection& c : m.connections) connectionLine(out, c);
+  bandwidthLines(out, m.bandwidths);
+  if (m.key) textLine(out, 'k', *m.key);
+  attributeLines(out, m.attributes);
 }
 
 }  // namespace
@@ -103,77 +380,66 @@ std::string_view directionName(Direction d) {
   return "sendrecv";
 }
 
+std::optional<Direction> directionFromName(std::string_view name) {
+  name = common::trimLws(name);  // some gateways write "a=sendrecv " with a trailing space
+  if (name == "sendrecv") return Direction::kSendRecv;
+  if (name == "sendonly") return Direction::kSendOnly;
+  if (name == "recvonly") return Direction::kRecvOnly;
+  if (name == "inactive") return Direction::kInactive;
+  return std::nullopt;
+}
+
+bool Media::isRtp() const {
+  return isRtpProto(proto);
+}
+
 std::vector<int> Media::payloadTypes() const {
   std::vector<int> out;
+  if (!isRtp()) return out;
+  out.reserve(formats.size());
   for (const std::string& f : formats) {
     if (auto n = common::parseUint(f, 127)) out.push_back(int(*n));
   }
   return out;
 }
 
-std::optional<std::string> Media::attribute(std::string_view name) const {
-  for (const Attribute& a : attributes) {
-    if (a.name == name) return a.value.value_or("");
-  }
-  return std::nullopt;
+std::optional<std::string_view> Media::attribute(std::string_view name) const {
+  return findAttribute(attributes, name);
 }
 
 std::optional<Rtpmap> Media::rtpmap(int pt) const {
-  for (const Attribute& a : attributes) {
-    if (a.name != "rtpmap" || !a.value) continue;
-    std::string_view v = *a.value;
-    size_t sp = v.find(' ');
-    if (sp == std::string_view::npos) continue;
-    auto n = common::parseUint(v.substr(0, sp), 127);
-    if (!n || int(*n) != pt) continue;
-    // encoding/clock[/channels]
-    std::string_view enc = common::trimLws(v.substr(sp + 1));
-    size_t s1 = enc.find('/');
-    if (s1 == std::string_view::npos) return std::nullopt;
-    Rtpmap r;
-    r.payload_type = pt;
-    r.encoding = std::string(enc.substr(0, s1));
-    std::string_view rest = enc.substr(s1 + 1);
-    size_t s2 = rest.find('/');
-    auto clock = common::parseUint(rest.substr(0, s2), 0xFFFFFFFFu);
-    if (!clock) return std::nullopt;
-    r.clock_rate = uint32_t(*clock);
-    if (s2 != std::string_view::npos) {
-      auto ch = common::parseUint(rest.substr(s2 + 1), 255);
-      if (!ch || *ch == 0) return std::nullopt;
-      r.channels = uint32_t(*ch);
-    }
-    return r;
+  auto v = perPayloadType(attributes, "rtpmap", pt);
+  if (!v) return std::nullopt;
+  // <encoding name>/<clock rate>[/<encoding parameters>]
+  std::string_view rest = *v;
+  size_t s1 = rest.find('/');
+  if (s1 == std::string_view::npos || s1 == 0) return std::nullopt;
+  Rtpmap r;
+  r.payload_type = pt;
+  r.encoding = std::string(rest.substr(0, s1));
+  rest.remove_prefix(s1 + 1);
+  size_t s2 = rest.find('/');
+  auto clock = common::parseUint(rest.substr(0, s2), 0xFFFFFFFFu);
+  if (!clock || *clock == 0) return std::nullopt;
+  r.clock_rate = uint32_t(*clock);
+  if (s2 != std::string_view::npos) {
+    auto ch = common::parseUint(rest.substr(s2 + 1), 255);
+    if (!ch || *ch == 0) return std::nullopt;
+    r.channels = uint32_t(*ch);
   }
-  return std::nullopt;
+  return r;
 }
 
-std::optional<std::string> Media::fmtp(int pt) const {
-  for (const Attribute& a : attributes) {
-    if (a.name != "fmtp" || !a.value) continue;
-    std::string_view v = *a.value;
-    size_t sp = v.find(' ');
-    auto n = common::parseUint(v.substr(0, sp), 127);
-    if (!n || int(*n) != pt) continue;
-    return sp == std::string_view::npos ? std::string() : std::string(v.substr(sp + 1));
-  }
-  return std::nullopt;
+std::optional<std::string_view> Media::fmtp(int pt) const {
+  return perPayloadType(attributes, "fmtp", pt);
 }
 
 std::optional<uint32_t> Media::ptime() const {
-  auto v = attribute("ptime");
-  if (!v) return std::nullopt;
-  auto n = common::parseUint(common::trimLws(*v), 10000);
-  if (!n) return std::nullopt;
-  return uint32_t(*n);
+  return milliseconds(attribute("ptime"));
 }
 
 std::optional<uint32_t> Media::maxptime() const {
-  auto v = attribute("maxptime");
-  if (!v) return std::nullopt;
-  auto n = common::parseUint(common::trimLws(*v), 10000);
-  if (!n) return std::nullopt;
-  return uint32_t(*n);
+  return milliseconds(attribute("maxptime"));
 }
 
 std::optional<Direction> Media::direction() const {
@@ -189,194 +455,50 @@ Direction SessionDescription::directionOf(const Media& m) const {
 }
 
 const Connection* SessionDescription::connectionOf(const Media& m) const {
-  if (m.connection) return &*m.connection;
+  if (!m.connections.empty()) return &m.connections.front();
   return connection ? &*connection : nullptr;
 }
 
+std::optional<std::string_view> SessionDescription::attribute(std::string_view attr_name) const {
+  return findAttribute(attributes, attr_name);
+}
+
 common::Result<SessionDescription> parse(std::string_view text) {
-  if (text.size() > kMaxDocumentBytes) return bad("document larger than 64 KiB");
-  SessionDescription s;
-  bool seen_v = false, seen_o = false, seen_s = false, seen_t = false;
-  Media* media = nullptr;
-  size_t pos = 0;
-  size_t line_no = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;  // tolerate blank lines (a trailing CRLF, mostly)
-    ++line_no;
-    if (line.size() > kMaxLineBytes) return bad("line longer than 4096 bytes");
-    if (line.size() < 2 || line[1] != '=')
-      return bad("line without '=': " + std::string(line.substr(0, 40)));
-    char type = line[0];
-    std::string_view v = line.substr(2);
-    if (line_no == 1 && type != 'v') return bad("first line is not v=");
-    switch (type) {
-      case 'v': {
-        if (seen_v) return bad("repeated v=");
-        if (v != "0") return bad("unsupported version v=" + std::string(v));
-        seen_v = true;
-        break;
-      }
-      case 'o': {
-        if (media || seen_o) return bad("o= out of place");
-        auto f = splitSpaces(v);
-        if (f.size() != 6) return bad("o= wants six fields");
-        s.origin = Origin{std::string(f[0]), std::string(f[1]), std::string(f[2]),
-                          std::string(f[3]), std::string(f[4]), std::string(f[5])};
-        seen_o = true;
-        break;
-      }
-      case 's':
-        if (media || seen_s) return bad("s= out of place");
-        s.name = std::string(v);
-        seen_s = true;
-        break;
-      case 'i':
-        if (media) {
-          media->title = std::string(v);
-        } else {
-          s.info = std::string(v);
-        }
-        break;
-      case 'u':
-        if (media) return bad("u= inside a media description");
-        s.uri = std::string(v);
-        break;
-      case 'e':
-        if (media) return bad("e= inside a media description");
-        s.emails.emplace_back(v);
-        break;
-      case 'p':
-        if (media) return bad("p= inside a media description");
-        s.phones.emplace_back(v);
-        break;
-      case 'c': {
-        auto c = parseConnection(v);
-        if (!c) return c.error();
-        if (media) {
-          media->connection = std::move(*c);
-        } else {
-          s.connection = std::move(*c);
-        }
-        break;
-      }
-      case 'b': {
-        auto b = parseBandwidth(v);
-        if (!b) return b.error();
-        (media ? media->bandwidths : s.bandwidths).push_back(std::move(*b));
-        break;
-      }
-      case 't': {
-        if (media) return bad("t= inside a media description");
-        auto f = splitSpaces(v);
-        if (f.size() != 2 || !common::parseUint(f[0], UINT64_MAX / 10) ||
-            !common::parseUint(f[1], UINT64_MAX / 10))
-          return bad("t= wants two decimal times");
-        s.timings.push_back(Timing{std::string(f[0]), std::string(f[1]), {}});
-        seen_t = true;
-        break;
-      }
-      case 'r':
-        if (media || s.timings.empty()) return bad("r= without t=");
-        s.timings.back().repeats.emplace_back(v);
-        break;
-      case 'z':
-        if (media) return bad("z= inside a media description");
-        s.zone = std::string(v);
-        break;
-      case 'k':
-        if (media) {
-          media->key = std::string(v);
-        } else {
-          s.key = std::string(v);
-        }
-        break;
-      case 'a': {
-        if (v.empty()) return bad("empty a=");
-        (media ? media->attributes : s.attributes).push_back(parseAttribute(v));
-        break;
-      }
-      case 'm': {
-        auto m = parseMediaLine(v);
-        if (!m) return m.error();
-        s.media.push_back(std::move(*m));
-        media = &s.media.back();
-        break;
-      }
-      default:
-        // RFC 4566 §5: a description with a type letter we do not understand is ignored
-        // whole; here that is an error the caller answers.
-        return bad(std::string("unknown line type '") + type + "'");
-    }
-  }
-  if (!seen_v) return bad("no v= line");
-  if (!seen_o) return bad("no o= line");
-  if (!seen_s) return bad("no s= line");
-  if (!seen_t) return bad("no t= line");
-  return s;
+  return Parser().run(text);
 }
-
-namespace {
-
-void line(std::string& out, char type, std::string_view value) {
-  out.push_back(type);
-  out.push_back('=');
-  out.append(value);
-  out.append("\r\n");
-}
-
-void connectionLine(std::string& out, const Connection& c) {
-  line(out, 'c', c.net_type + " " + c.addr_type + " " + c.address);
-}
-
-void attributeLines(std::string& out, const std::vector<Attribute>& attrs) {
-  for (const Attribute& a : attrs) line(out, 'a', a.value ? a.name + ":" + *a.value : a.name);
-}
-
-void bandwidthLines(std::string& out, const std::vector<Bandwidth>& bws) {
-  for (const Bandwidth& b : bws) line(out, 'b', b.type + ":" + std::to_string(b.value));
-}
-
-}  // namespace
 
 std::string serialize(const SessionDescription& s) {
   std::string out;
-  out.reserve(512);
-  line(out, 'v', std::to_string(s.version));
+  out.reserve(256 + 160 * s.media.size());
+  open(out, 'v');
+  appendNumber(out, s.version);
+  close(out);
   const Origin& o = s.origin;
-  line(out, 'o',
-       o.username + " " + o.session_id + " " + o.session_version + " " + o.net_type + " " +
-           o.addr_type + " " + o.address);
-  line(out, 's', s.name.empty() ? std::string("-") : s.name);
-  if (s.info) line(out, 'i', *s.info);
-  if (s.uri) line(out, 'u', *s.uri);
-  for (const auto& e : s.emails) line(out, 'e', e);
-  for (const auto& p : s.phones) line(out, 'p', p);
+  open(out, 'o');
+  for (const std::string* f :
+       {&o.username, &o.session_id, &o.session_version, &o.net_type, &o.addr_type}) {
+    out.append(*f).push_back(' ');
+  }
+  out.append(o.address);
+  close(out);
+  textLine(out, 's', s.name);
+  if (s.info) textLine(out, 'i', *s.info);
+  if (s.uri) textLine(out, 'u', *s.uri);
+  for (const std::string& e : s.emails) textLine(out, 'e', e);
+  for (const std::string& p : s.phones) textLine(out, 'p', p);
   if (s.connection) connectionLine(out, *s.connection);
   bandwidthLines(out, s.bandwidths);
-  if (s.timings.empty()) line(out, 't', "0 0");
+  if (s.timings.empty()) textLine(out, 't', "0 0");
   for (const Timing& t : s.timings) {
-    line(out, 't', t.start + " " + t.stop);
-    for (const auto& r : t.repeats) line(out, 'r', r);
+    open(out, 't');
+    out.append(t.start).append(" ").append(t.stop);
+    close(out);
+    for (const std::string& r : t.repeats) textLine(out, 'r', r);
   }
-  if (s.zone) line(out, 'z', *s.zone);
-  if (s.key) line(out, 'k', *s.key);
+  if (s.zone) textLine(out, 'z', *s.zone);
+  if (s.key) textLine(out, 'k', *s.key);
   attributeLines(out, s.attributes);
-  for (const Media& m : s.media) {
-    std::string ml = m.media + " " + std::to_string(m.port);
-    if (m.port_count > 1) ml += "/" + std::to_string(m.port_count);
-    ml += " " + m.proto;
-    for (const auto& f : m.formats) ml += " " + f;
-    line(out, 'm', ml);
-    if (m.title) line(out, 'i', *m.title);
-    if (m.connection) connectionLine(out, *m.connection);
-    bandwidthLines(out, m.bandwidths);
-    if (m.key) line(out, 'k', *m.key);
-    attributeLines(out, m.attributes);
-  }
+  for (const Media& m : s.media) mediaSection(out, m);
   return out;
 }
 

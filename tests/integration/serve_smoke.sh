@@ -1,51 +1,77 @@
 #!/usr/bin/env bash
-# `switchboard serve` starts on its defaults (data_dir moved to a temporary folder), prints
-# its resolved configuration, creates data_dir, and stops with status 0 on SIGTERM; a bad
-# key or an unknown command fails with a clear message. Usage: serve_smoke.sh BINARY
+# Whole-binary check of `switchboard serve` and the command-line front door:
+#   - serve on its defaults (data_dir in a temporary folder, ports chosen by the OS) prints the
+#     resolved configuration, creates data_dir, and exits 0 with a log line on SIGTERM;
+#   - `serve --check` prints the configuration and exits 0 without creating data_dir;
+#   - an unknown key fails and names the key; an unknown command exits 2.
+# Usage: serve_smoke.sh path/to/switchboard
 set -u
-bin=$1
+bin=${1:?usage: serve_smoke.sh BINARY}
 tmp=$(mktemp -d)
 pid=""
 cleanup() {
-  [ -n "$pid" ] && kill -9 "$pid" 2> /dev/null
+  if [ -n "$pid" ]; then kill -KILL "$pid" 2> /dev/null; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  for f in "$tmp"/*.out "$tmp"/*.err; do [ -s "$f" ] && { echo "--- $f"; cat "$f"; }; done
+  exit 1
+}
 
-"$bin" serve --set data_dir="$tmp/data" --set sip.listen=udp:127.0.0.1:0 \
-  --set http.listen=127.0.0.1:0 > "$tmp/out" 2> "$tmp/err" &
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or time runs out.
+wait_for() {
+  local tries=$(($1 * 10))
+  shift
+  while [ "$tries" -gt 0 ]; do
+    "$@" && return 0
+    sleep 0.1
+    tries=$((tries - 1))
+  done
+  return 1
+}
+
+# 1. serve until SIGTERM.
+"$bin" serve --set data_dir="$tmp/data" --set http.listen=127.0.0.1:0 \
+  --set sip.listen=udp:127.0.0.1:0 > "$tmp/serve.out" 2> "$tmp/serve.err" &
 pid=$!
-for _ in $(seq 1 100); do
-  grep -q "active parts" "$tmp/out" 2> /dev/null && break
-  sleep 0.1
-done
-grep -q "data_dir: $tmp/data" "$tmp/out" || fail "resolved configuration not printed: $(cat "$tmp/out" "$tmp/err")"
-grep -q "url: sqlite:$tmp/data/switchboard.db" "$tmp/out" || fail "store.url not derived"
-[ -d "$tmp/data" ] || fail "data_dir not created"
+wait_for 10 grep -q "^# active parts" "$tmp/serve.out" || fail "no resolved configuration within 10 s"
+grep -qx "data_dir: $tmp/data" "$tmp/serve.out" || fail "data_dir not in the printed configuration"
+grep -qx "  listen: 127.0.0.1:0" "$tmp/serve.out" || fail "http.listen override not printed"
+grep -qx "  url: sqlite:$tmp/data/switchboard.db" "$tmp/serve.out" || fail "store.url not derived"
+[ -d "$tmp/data" ] || fail "data_dir was not created"
+kill -0 "$pid" 2> /dev/null || fail "serve exited before SIGTERM"
+
 kill -TERM "$pid"
-rc=""
-for _ in $(seq 1 100); do
-  if ! kill -0 "$pid" 2> /dev/null; then
-    wait "$pid"
-    rc=$?
-    break
-  fi
-  sleep 0.1
-done
-pid=""
-[ "$rc" = 0 ] || fail "serve exited with '$rc' after SIGTERM"
-grep -q "stopping on SIGTERM" "$tmp/err" || fail "no stop log line"
-
-"$bin" serve --set nosuch.key=1 > /dev/null 2> "$tmp/err2"
+wait_for 10 sh -c "! kill -0 $pid 2> /dev/null" || fail "serve still running 10 s after SIGTERM"
+wait "$pid"
 rc=$?
-[ "$rc" -ne 0 ] || fail "unknown key accepted"
-grep -q "nosuch.key" "$tmp/err2" || fail "error does not name the key"
+pid=""
+[ "$rc" -eq 0 ] || fail "serve exited with $rc after SIGTERM, want 0"
+grep -q "info serve: stopping on SIGTERM" "$tmp/serve.err" || fail "no log line for the stop"
 
-"$bin" serve --check --set data_dir="$tmp/d2" > "$tmp/out2" || fail "serve --check failed"
-grep -q "max_message_bytes: 65536" "$tmp/out2" || fail "serve --check printed no config"
+# 2. --check validates, prints and exits without side effects.
+"$bin" serve --check --set data_dir="$tmp/checked" > "$tmp/check.out" 2> "$tmp/check.err" ||
+  fail "serve --check failed"
+grep -qx "  max_message_bytes: 65536" "$tmp/check.out" || fail "serve --check printed no configuration"
+[ ! -e "$tmp/checked" ] || fail "serve --check created data_dir"
 
-"$bin" bogus > /dev/null 2>&1
-[ $? -eq 2 ] || fail "unknown command did not exit 2"
-"$bin" --version | grep -q "^switchboard " || fail "--version"
+# 3. Mistakes are refused with a message that names them.
+"$bin" serve --set nosuch.key=1 > "$tmp/badkey.out" 2> "$tmp/badkey.err"
+rc=$?
+[ "$rc" -ne 0 ] || fail "an unknown key was accepted"
+grep -q "nosuch.key" "$tmp/badkey.err" || fail "the error does not name the unknown key"
+"$bin" serve --set sip.listen=udp:127.0.0.1:70000 > /dev/null 2> "$tmp/badport.err"
+[ $? -ne 0 ] || fail "a port out of range was accepted"
+grep -q "sip.listen" "$tmp/badport.err" || fail "the error does not name sip.listen"
+
+"$bin" bogus > "$tmp/bogus.out" 2> "$tmp/bogus.err"
+rc=$?
+[ "$rc" -eq 2 ] || fail "an unknown command exited $rc, want 2"
+grep -q "^usage: switchboard" "$tmp/bogus.err" || fail "no usage text for an unknown command"
+"$bin" status > /dev/null 2>&1
+[ $? -eq 2 ] || fail "status should exit 2 (not implemented yet)"
+"$bin" --help | grep -q "sip lint FILE" || fail "--help"
+"$bin" --version | grep -q "^switchboard [0-9]" || fail "--version"
 echo "serve smoke: ok"

@@ -82,6 +82,54 @@ TEST(Sdp, TheBodyOfRfc4475Wsinv) {
   EXPECT_FALSE(s.media[1].rtpmap(31).has_value());  // "LPC" has no clock rate
 }
 
+TEST(Sdp, EveryRfc4566LineTypeRoundTrips) {
+  constexpr std::string_view kFull =
+      "v=0\r\n"
+      "o=jdoe 2890844526 2890842807 IN IP4 10.47.16.5\r\n"
+      "s=SDP Seminar\r\n"
+      "i=A Seminar on the session description protocol\r\n"
+      "u=http://www.example.com/seminars/sdp.pdf\r\n"
+      "e=j.doe@example.com (Jane Doe)\r\n"
+      "p=+1 617 555-6011\r\n"
+      "c=IN IP4 224.2.17.12/127\r\n"
+      "b=CT:1000\r\n"
+      "t=2873397496 2873404696\r\n"
+      "r=7d 1h 0 25h\r\n"
+      "z=2882844526 -1h 2898848070 0\r\n"
+      "k=prompt\r\n"
+      "a=recvonly\r\n"
+      "m=audio 49170 RTP/AVP 0\r\n"
+      "i=voice\r\n"
+      "b=AS:64\r\n"
+      "k=clear:secret\r\n"
+      "a=maxptime:40\r\n"
+      "m=application 32416 udp wb\r\n"
+      "a=orient:portrait\r\n";
+  auto s = mustParse(kFull);
+  EXPECT_EQ(s.info.value_or(""), "A Seminar on the session description protocol");
+  EXPECT_EQ(s.uri.value_or(""), "http://www.example.com/seminars/sdp.pdf");
+  ASSERT_EQ(s.emails.size(), 1u);
+  ASSERT_EQ(s.phones.size(), 1u);
+  EXPECT_EQ(s.bandwidths[0].type, "CT");
+  ASSERT_EQ(s.timings.size(), 1u);
+  EXPECT_EQ(s.timings[0].start, "2873397496");
+  EXPECT_EQ(s.timings[0].repeats, (std::vector<std::string>{"7d 1h 0 25h"}));
+  EXPECT_EQ(s.zone.value_or(""), "2882844526 -1h 2898848070 0");
+  EXPECT_EQ(s.key.value_or(""), "prompt");
+  EXPECT_EQ(s.direction(), sdp::Direction::kRecvOnly);
+  ASSERT_EQ(s.media.size(), 2u);
+  // The session's direction applies to a stream that states none.
+  EXPECT_EQ(s.directionOf(s.media[0]), sdp::Direction::kRecvOnly);
+  EXPECT_EQ(s.media[0].title.value_or(""), "voice");
+  EXPECT_EQ(s.media[0].key.value_or(""), "clear:secret");
+  EXPECT_EQ(s.media[0].maxptime().value_or(0), 40u);
+  EXPECT_TRUE(s.media[0].isRtp());
+  EXPECT_FALSE(s.media[1].isRtp());
+  EXPECT_TRUE(s.media[1].payloadTypes().empty());
+  EXPECT_EQ(s.media[1].attribute("orient").value_or(""), "portrait");
+  EXPECT_EQ(sdp::serialize(s), kFull);
+}
+
 TEST(Sdp, Errors) {
   for (const char* bad : {
            "",
