@@ -29,6 +29,13 @@ enum class DigestAlgorithm { kMd5, kSha256 };
 common::Result<DigestAlgorithm> parseDigestAlgorithm(std::string_view name);
 std::string_view digestAlgorithmName(DigestAlgorithm alg);
 
+class AuthValue;
+namespace internal {
+// Parses into `out`, which must be default-constructed (parseCredentials/parseChallenge fill
+// their result in place this way, with no copy of the parameter list).
+common::Status parseAuthValueInto(std::string_view value, AuthValue& out);
+}  // namespace internal
+
 // A scheme and its auth-params. Holds views into the parsed text, which must outlive it; the
 // only bytes it owns are quoted values that carried quoted-pairs, kept unescaped.
 class AuthValue {
@@ -55,7 +62,7 @@ class AuthValue {
   common::Result<DigestAlgorithm> algorithm() const;
 
  private:
-  friend common::Result<AuthValue> parseAuthValue(std::string_view value);
+  friend common::Status internal::parseAuthValueInto(std::string_view value, AuthValue& out);
 
   // Where the unescaped form of params_[param] lives in unescaped_ (offsets, not views, so
   // that copies and moves stay valid).
