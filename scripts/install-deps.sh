@@ -12,9 +12,14 @@ PACKAGES=(
   libboost-dev                 # Boost.Container (small_vector); Asio/Beast later
   libssl-dev                   # digest hashes (MD5, SHA-256); TLS later
   libyaml-cpp-dev              # the YAML configuration file
+  libsqlite3-dev               # the embedded store (default)
+  libpq-dev                    # the PostgreSQL store
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   libosip2-dev                 # the reference SIP parser in bench/
+  postgresql                   # a throwaway server for the store tests (started by the test)
+  sip-tester                   # SIPp, the SIP peer of the integration tests
+  iproute2 procps              # ss, ps: free ports and process checks in test scripts
   python3                      # bench/report.py
 )
 

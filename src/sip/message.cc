@@ -392,6 +392,8 @@ void Message::writeEditedHeaders(std::string& out) const {
     rr_written = true;
   }
   uint32_t via_pops = e.via_pops_, route_pops = e.route_pops_;
+  // The original topmost Via is replaced only when it is not popped.
+  const std::string* top_via = (e.top_via_ && via_pops == 0) ? &*e.top_via_ : nullptr;
   for (size_t i = 0; i < headers_.size(); ++i) {
     const HeaderField& f = headers_[i];
     bool removed = false;
@@ -404,6 +406,12 @@ void Message::writeEditedHeaders(std::string& out) const {
     }
     if (f.id == HeaderId::kVia && via_pops > 0) {
       via_pops -= writeWithoutFirstValues(out, f, via_pops);
+      continue;
+    }
+    if (f.id == HeaderId::kVia && top_via) {
+      appendLine(out, "Via", *top_via);
+      writeWithoutFirstValues(out, f, 1);
+      top_via = nullptr;
       continue;
     }
     if (f.id == HeaderId::kRoute && route_pops > 0) {

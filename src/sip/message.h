@@ -53,6 +53,9 @@ class MessageEdits {
   void pushVia(std::string value) { pushed_vias_.push_back(std::move(value)); }
   // Removes the topmost Via value (a response travelling back through a proxy).
   void popVia() { ++via_pops_; }
+  // Writes `value` in place of the received topmost Via value: a server stamping
+  // received= and rport= (RFC 3261 §18.2.1, RFC 3581) before it forwards the request.
+  void replaceTopVia(std::string value) { top_via_ = std::move(value); }
   void popRoute() { ++route_pops_; }
   // Prepends a Record-Route value, e.g. "<sip:192.0.2.1;lr>".
   void addRecordRoute(std::string value) { record_routes_.push_back(std::move(value)); }
@@ -63,13 +66,15 @@ class MessageEdits {
     added_.push_back({std::move(name), std::move(value)});
   }
   bool empty() const {
-    return !request_uri_ && pushed_vias_.empty() && via_pops_ == 0 && route_pops_ == 0 &&
-           record_routes_.empty() && !decrement_max_forwards_ && removed_.empty() && added_.empty();
+    return !request_uri_ && !top_via_ && pushed_vias_.empty() && via_pops_ == 0 &&
+           route_pops_ == 0 && record_routes_.empty() && !decrement_max_forwards_ &&
+           removed_.empty() && added_.empty();
   }
 
  private:
   friend class Message;
   std::optional<std::string> request_uri_;
+  std::optional<std::string> top_via_;
   boost::container::small_vector<std::string, 1> pushed_vias_;
   boost::container::small_vector<std::string, 1> record_routes_;
   boost::container::small_vector<size_t, 2> removed_;

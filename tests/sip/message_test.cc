@@ -116,6 +116,35 @@ TEST(Message, PopViaAndPopLastRoute) {
   EXPECT_EQ(no_route.headerCount(sip::HeaderId::kRoute), 0u);
 }
 
+TEST(Message, ReplaceTopViaStampsReceivedAndKeepsTheRest) {
+  std::string req =
+      "INVITE sip:b@example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa;rport, SIP/2.0/UDP "
+      "b.example.com;branch=z9hG4bKb\r\n"
+      "Via: SIP/2.0/TCP c.example.com;branch=z9hG4bKc\r\n"
+      "From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\n"
+      "Call-ID: x\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+  auto m = mustParse(req);
+  m.edits().replaceTopVia(
+      "SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKa;rport=40000;received=203.0.113.9");
+  m.edits().pushVia("SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp1");
+  auto again = mustParse(m.serialize());
+  ASSERT_EQ(again.vias()->size(), 4u);
+  EXPECT_EQ((*again.vias())[0].host, "proxy.example.com");
+  EXPECT_EQ((*again.vias())[1].received().value_or(""), "203.0.113.9");
+  EXPECT_EQ((*again.vias())[1].rport().value_or(0), 40000u);
+  EXPECT_EQ((*again.vias())[2].host, "b.example.com");
+  EXPECT_EQ((*again.vias())[3].host, "c.example.com");
+
+  // A popped top Via is not replaced: the replacement never lands on the next one.
+  auto r = mustParse(req);
+  r.edits().popVia();
+  r.edits().replaceTopVia("SIP/2.0/UDP wrong.example.com;branch=z9hG4bKw");
+  auto popped = mustParse(r.serialize());
+  ASSERT_EQ(popped.vias()->size(), 2u);
+  EXPECT_EQ((*popped.vias())[0].host, "b.example.com");
+}
+
 TEST(Message, MaxForwardsAddedWhenAbsent) {
   auto m = mustParse(
       "OPTIONS sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
