@@ -23,6 +23,26 @@ const std::vector<Config::KeyInfo>& Config::keys() {
       {"sip.max_message_bytes", Kind::kInt, "65536", "larger SIP messages are refused", 1024,
        16 << 20},
       {"sip.workers", Kind::kInt, "0", "SIP worker threads; 0 = one per core", 0, 1024},
+      {"sip.domains", Kind::kList, "", "SIP domains served; empty = whatever the request names"},
+      {"sip.registrar_only", Kind::kList, "",
+       "listeners (as written in sip.listen) that take REGISTER only; others get 501"},
+      {"sip.tls.certificate", Kind::kString, "", "PEM certificate for tls: and wss: listeners"},
+      {"sip.tls.key", Kind::kString, "", "PEM private key for tls: and wss: listeners"},
+      {"sip.auth.register", Kind::kString, "on", "digest authentication of REGISTER", 0, 0,
+       "on|off"},
+      {"sip.auth.calls", Kind::kString, "on",
+       "digest authentication of requests from users (trunks are trusted by address)", 0, 0,
+       "on|off"},
+      {"sip.auth.nonce_lifetime", Kind::kInt, "300",
+       "seconds a nonce stays fresh; an older one is answered with stale=true", 10, 86400},
+      {"sip.auth.secret", Kind::kString, "",
+       "key of the nonce HMAC, shared by every node; empty = random at each start"},
+      {"sip.registrar.min_expires", Kind::kInt, "60", "shorter registrations get 423", 1, 86400},
+      {"sip.registrar.max_expires", Kind::kInt, "3600", "longer registrations are shortened", 1,
+       31536000},
+      {"sip.registrar.default_expires", Kind::kInt, "3600", "when neither Contact nor Expires says",
+       1, 31536000},
+      {"sip.registrar.max_contacts", Kind::kInt, "10", "bindings per address-of-record", 1, 10000},
       {"http.listen", Kind::kString, "127.0.0.1:8080", "REST API, dashboard and /metrics"},
       {"store.url", Kind::kString, "",
        "sqlite:PATH or postgresql://...; not set = sqlite:<data_dir>/switchboard.db"},
@@ -389,6 +409,33 @@ Status Config::resolve() {
   sip_.max_message_bytes = size_t(*parseInt(one("sip.max_message_bytes")));
   sip_.workers = unsigned(*parseInt(one("sip.workers")));
   if (sip_.workers == 0) sip_.workers = std::max(1u, std::thread::hardware_concurrency());
+  sip_.domains.clear();
+  for (const std::string& d : values_.find("sip.domains")->second)
+    sip_.domains.push_back(toLower(d));
+  sip_.registrar_only.clear();
+  for (std::string& s : values_.find("sip.registrar_only")->second) {
+    auto l = ListenSpec::parse(s);
+    if (!l) return keyError("sip.registrar_only", l.error().reason);
+    if (std::find(sip_.listen.begin(), sip_.listen.end(), *l) == sip_.listen.end())
+      return keyError("sip.registrar_only", s + " is not one of sip.listen");
+    s = l->toString();
+    sip_.registrar_only.push_back(std::move(*l));
+  }
+  sip_.tls_certificate = one("sip.tls.certificate");
+  sip_.tls_key = one("sip.tls.key");
+  if (sip_.tls_certificate.empty() != sip_.tls_key.empty())
+    return keyError(sip_.tls_key.empty() ? "sip.tls.key" : "sip.tls.certificate",
+                    "sip.tls.certificate and sip.tls.key go together");
+  sip_.auth_register = one("sip.auth.register") == "on";
+  sip_.auth_calls = one("sip.auth.calls") == "on";
+  sip_.nonce_lifetime_seconds = unsigned(*parseInt(one("sip.auth.nonce_lifetime")));
+  sip_.auth_secret = one("sip.auth.secret");
+  sip_.min_expires = unsigned(*parseInt(one("sip.registrar.min_expires")));
+  sip_.max_expires = unsigned(*parseInt(one("sip.registrar.max_expires")));
+  sip_.default_expires = unsigned(*parseInt(one("sip.registrar.default_expires")));
+  sip_.max_contacts = unsigned(*parseInt(one("sip.registrar.max_contacts")));
+  if (sip_.min_expires > sip_.max_expires)
+    return keyError("sip.registrar.min_expires", "is above sip.registrar.max_expires");
 
   auto http = HostPort::parse(one("http.listen"));
   if (!http) return keyError("http.listen", http.error().reason);

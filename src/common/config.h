@@ -46,7 +46,19 @@ struct HostPort {
 struct SipConfig {
   std::vector<ListenSpec> listen;
   size_t max_message_bytes = 65536;
-  unsigned workers = 1;  // resolved: `sip.workers: 0` in the file means one per core
+  unsigned workers = 1;              // resolved: `sip.workers: 0` in the file means one per core
+  std::vector<std::string> domains;  // lower case; empty = any
+  std::vector<ListenSpec> registrar_only;  // a subset of listen
+  std::string tls_certificate;
+  std::string tls_key;
+  bool auth_register = true;
+  bool auth_calls = true;
+  unsigned nonce_lifetime_seconds = 300;
+  std::string auth_secret;
+  unsigned min_expires = 60;
+  unsigned max_expires = 3600;
+  unsigned default_expires = 3600;
+  unsigned max_contacts = 10;
 };
 
 struct HttpConfig {

@@ -155,6 +155,33 @@ TEST(Config, SetOverridesListsAndIpv6) {
   EXPECT_NE(upper->dumpYaml().find("- udp:127.0.0.1:5060"), std::string::npos);
 }
 
+TEST(Config, EdgeKeys) {
+  auto d = Config::defaults();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->sip().domains.empty());
+  EXPECT_TRUE(d->sip().auth_register);
+  EXPECT_TRUE(d->sip().auth_calls);
+  EXPECT_EQ(d->sip().nonce_lifetime_seconds, 300u);
+  EXPECT_EQ(d->sip().min_expires, 60u);
+  EXPECT_EQ(d->sip().max_expires, 3600u);
+  auto c =
+      Config::load("", {"sip.domains=Example.COM,b.org", "sip.auth.calls=OFF",
+                        "sip.listen=udp:127.0.0.1:5060,tcp:127.0.0.1:5060",
+                        "sip.registrar_only=UDP:127.0.0.1:5060", "sip.registrar.min_expires=30"});
+  ASSERT_TRUE(c.has_value()) << c.error().reason;
+  EXPECT_EQ(c->sip().domains, (std::vector<std::string>{"example.com", "b.org"}));
+  EXPECT_FALSE(c->sip().auth_calls);
+  EXPECT_EQ(c->sip().registrar_only, (std::vector<ListenSpec>{{"udp", "127.0.0.1", 5060}}));
+  EXPECT_EQ(c->sip().min_expires, 30u);
+  // A registrar-only listener must be one of the listeners; bounds and pairs are checked.
+  auto stray = Config::load("", {"sip.registrar_only=udp:127.0.0.1:9999"});
+  ASSERT_FALSE(stray.has_value());
+  EXPECT_NE(stray.error().reason.find("sip.registrar_only"), std::string::npos);
+  EXPECT_FALSE(Config::load("", {"sip.auth.register=maybe"}).has_value());
+  EXPECT_FALSE(Config::load("", {"sip.tls.certificate=/x.pem"}).has_value());
+  EXPECT_FALSE(Config::load("", {"sip.registrar.min_expires=7200"}).has_value());
+}
+
 TEST(Config, StoreUrlFollowsDataDirUnlessSet) {
   TempFile file("data_dir: /srv/sb\n");
   auto from_file = Config::load(file.path(), {});

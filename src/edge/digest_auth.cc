@@ -1,0 +1,218 @@
+#include "edge/digest_auth.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "common/strings.h"
+
+namespace edge {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr size_t kStampHex = 16;  // 8 bytes of issue time
+constexpr size_t kMacHex = 32;    // 16 bytes of HMAC-SHA256
+
+void appendHex(std::string& out, const unsigned char* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[p[i] >> 4]);
+    out.push_back(kHex[p[i] & 15]);
+  }
+}
+
+std::optional<uint64_t> parseHex64(std::string_view s) {
+  if (s.size() != kStampHex) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    v = (v << 4) | uint64_t(d);
+  }
+  return v;
+}
+
+size_t shardOf(std::string_view nonce) {
+  return std::hash<std::string_view>()(nonce);
+}
+
+DigestAuth::Outcome outcome(DigestAuth::Verdict v, std::string_view user, std::string reason) {
+  return DigestAuth::Outcome{v, std::string(user), std::move(reason)};
+}
+
+}  // namespace
+
+DigestAuth::DigestAuth(Options options) : options_(std::move(options)) {
+  if (options_.secret.empty()) {
+    unsigned char key[32];
+    if (RAND_bytes(key, sizeof key) != 1) {
+      // No entropy source: still unpredictable enough to refuse forged nonces of others,
+      // since the address of this object and the clock differ per process.
+      auto t = std::chrono::steady_clock::now().time_since_epoch().count();
+      std::string fallback = std::to_string(t) + std::to_string(reinterpret_cast<uintptr_t>(this));
+      options_.secret = fallback;
+    } else {
+      options_.secret.assign(reinterpret_cast<const char*>(key), sizeof key);
+    }
+  }
+  if (options_.algorithms.empty()) options_.algorithms.push_back(sip::DigestAlgorithm::kMd5);
+}
+
+std::string DigestAuth::mac(uint64_t issued, std::string_view realm) const {
+  unsigned char stamp[8];
+  for (int i = 0; i < 8; ++i) stamp[i] = static_cast<unsigned char>(issued >> (56 - 8 * i));
+  std::string data(reinterpret_cast<const char*>(stamp), 8);
+  data.push_back(':');
+  data.append(realm);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), options_.secret.data(), int(options_.secret.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+           &len) == nullptr ||
+      len < kMacHex / 2) {
+    return {};
+  }
+  std::string hex;
+  appendHex(hex, out, kMacHex / 2);
+  return hex;
+}
+
+std::string DigestAuth::issueNonce(std::string_view realm, int64_t now) const {
+  uint64_t issued = uint64_t(std::max<int64_t>(now, 0));
+  unsigned char stamp[8];
+  for (int i = 0; i < 8; ++i) stamp[i] = static_cast<unsigned char>(issued >> (56 - 8 * i));
+  std::string nonce;
+  nonce.reserve(kStampHex + kMacHex);
+  appendHex(nonce, stamp, 8);
+  nonce += mac(issued, realm);
+  return nonce;
+}
+
+DigestAuth::NonceState DigestAuth::checkNonce(std::string_view nonce, std::string_view realm,
+                                              int64_t now, int64_t* issued) const {
+  if (nonce.size() != kStampHex + kMacHex) return NonceState::kForged;
+  auto stamp = parseHex64(nonce.substr(0, kStampHex));
+  if (!stamp) return NonceState::kForged;
+  std::string expected = mac(*stamp, realm);
+  if (expected.empty() || !sip::constantTimeEquals(expected, nonce.substr(kStampHex)))
+    return NonceState::kForged;
+  *issued = int64_t(*stamp);
+  if (*issued > now + 5) return NonceState::kForged;  // from the future: not ours
+  if (now - *issued > options_.nonce_lifetime.count()) return NonceState::kExpired;
+  return NonceState::kValid;
+}
+
+std::vector<std::string> DigestAuth::challenges(std::string_view realm, bool stale,
+                                                int64_t now) const {
+  std::vector<std::string> out;
+  std::string nonce = issueNonce(realm, now);
+  for (sip::DigestAlgorithm alg : options_.algorithms) {
+    sip::ChallengeSpec spec;
+    spec.realm = std::string(realm);
+    spec.nonce = nonce;
+    spec.algorithm = alg;
+    spec.stale = stale;
+    out.push_back(sip::formatChallenge(spec));
+  }
+  return out;
+}
+
+DigestAuth::Outcome DigestAuth::inspect(const sip::Message& request, sip::HeaderId header,
+                                        std::string_view realm, int64_t now) const {
+  auto cred = request.credentials(header, realm);
+  if (!cred) {
+    if (cred.error().code == common::ErrorCode::kNotFound)
+      return outcome(Verdict::kChallenge, "", "no credentials");
+    return outcome(Verdict::kBadRequest, "", cred.error().reason);
+  }
+  if (!cred->isDigest()) return outcome(Verdict::kChallenge, "", "not digest");
+  std::string_view user = cred->username().value_or("");
+  auto alg = cred->algorithm();
+  if (!alg || std::find(options_.algorithms.begin(), options_.algorithms.end(), *alg) ==
+                  options_.algorithms.end())
+    return outcome(Verdict::kChallenge, user, "algorithm not offered");
+  if (user.empty() || !cred->nonce() || !cred->response() || !cred->uri())
+    return outcome(Verdict::kBadRequest, user, "incomplete credentials");
+  // Only qop=auth is offered; without it a captured response could be replayed.
+  if (cred->qop() != std::optional<std::string_view>("auth") || !cred->nonceCount() ||
+      !cred->cnonce())
+    return outcome(Verdict::kChallenge, user, "qop=auth with nc and cnonce required");
+  int64_t issued = 0;
+  if (checkNonce(*cred->nonce(), realm, now, &issued) == NonceState::kForged)
+    return outcome(Verdict::kChallenge, user, "unknown nonce");
+  // The digest-uri names the Request-URI (§22.4); compared as URIs, since clients differ in
+  // escaping and parameter order.
+  auto uri = sip::Uri::parse(*cred->uri());
+  if (!uri || !sip::equivalent(*uri, request.requestUri()))
+    return outcome(Verdict::kForbidden, user, "digest uri is not the Request-URI");
+  return outcome(Verdict::kNeedsHa1, user, "");
+}
+
+DigestAuth::Outcome DigestAuth::finish(const sip::Message& request, sip::HeaderId header,
+                                       std::string_view realm, const std::optional<Ha1>& ha1,
+                                       int64_t now) {
+  Outcome first = inspect(request, header, realm, now);
+  if (first.verdict != Verdict::kNeedsHa1) return first;
+  auto cred = request.credentials(header, realm);  // inspect() parsed it already
+  if (!cred) return outcome(Verdict::kBadRequest, first.username, cred.error().reason);
+  if (!ha1) return outcome(Verdict::kChallenge, first.username, "unknown user");
+  sip::DigestAlgorithm alg = cred->algorithm().value_or(sip::DigestAlgorithm::kMd5);
+  const std::string& secret = alg == sip::DigestAlgorithm::kSha256 ? ha1->sha256 : ha1->md5;
+  if (secret.empty() ||
+      !sip::verifyResponse(alg, secret, request.methodText(), *cred, request.body()))
+    return outcome(Verdict::kChallenge, first.username, "wrong password");
+  int64_t issued = 0;
+  if (checkNonce(*cred->nonce(), realm, now, &issued) == NonceState::kExpired)
+    return outcome(Verdict::kStale, first.username, "nonce expired");
+  if (!recordCount(*cred->nonce(), *cred->nonceCount(), issued, now))
+    return outcome(Verdict::kChallenge, first.username, "nonce-count replayed");
+  return outcome(Verdict::kOk, first.username, "");
+}
+
+bool DigestAuth::recordCount(std::string_view nonce, uint32_t nc, int64_t issued, int64_t now) {
+  Shard& shard = shards_[shardOf(nonce) % kShards];
+  std::lock_guard lock(shard.mu);
+  auto it = shard.seen.find(std::string(nonce));
+  if (it != shard.seen.end()) {
+    if (nc <= it->second.max_nc) return false;
+    it->second.max_nc = nc;
+    return true;
+  }
+  size_t cap = std::max<size_t>(options_.max_tracked_nonces / kShards, 16);
+  if (shard.seen.size() >= cap) {
+    // Forget nonces that can no longer be used (expired); if every one is live, the table
+    // is under attack: forget the older half. A forgotten nonce's counts could then be
+    // replayed until it expires, which the cap trades for bounded memory.
+    std::erase_if(shard.seen, [&](const auto& kv) {
+      return now - kv.second.issued > options_.nonce_lifetime.count();
+    });
+    if (shard.seen.size() >= cap) {
+      std::vector<int64_t> times;
+      times.reserve(shard.seen.size());
+      for (const auto& kv : shard.seen) times.push_back(kv.second.issued);
+      std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+      int64_t median = times[times.size() / 2];
+      std::erase_if(shard.seen, [&](const auto& kv) { return kv.second.issued <= median; });
+    }
+  }
+  shard.seen.emplace(std::string(nonce), Seen{nc, issued});
+  return true;
+}
+
+size_t DigestAuth::trackedNonces() const {
+  size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.seen.size();
+  }
+  return n;
+}
+
+}  // namespace edge

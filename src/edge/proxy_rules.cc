@@ -1,0 +1,221 @@
+#include "edge/proxy_rules.h"
+
+#include <boost/asio/ip/address.hpp>
+
+#include "common/strings.h"
+
+namespace edge {
+namespace {
+
+uint64_t fnv1a(uint64_t h, std::string_view s) {
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return (h ^ 0xff) * 1099511628211ULL;  // a separator, so ("ab","c") != ("a","bc")
+}
+
+std::string hex64(uint64_t v, size_t digits) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(digits, '0');
+  for (size_t i = 0; i < digits; ++i) out[digits - 1 - i] = kHex[(v >> (4 * i)) & 15];
+  return out;
+}
+
+std::optional<boost::asio::ip::address> ipOf(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return std::nullopt;
+  return ip;
+}
+
+uint16_t defaultPort(transport::Protocol p) {
+  switch (p) {
+    case transport::Protocol::kTls:
+      return 5061;
+    case transport::Protocol::kWs:
+      return 80;
+    case transport::Protocol::kWss:
+      return 443;
+    default:
+      return 5060;
+  }
+}
+
+}  // namespace
+
+bool Self::isThisServer(const sip::Uri& uri) const {
+  if (!uri.isSip()) return false;
+  std::string host = common::toLower(uri.hostAddress());
+  for (const std::string& a : aliases) {
+    if (host == a) return true;
+  }
+  auto ip = ipOf(uri.host());
+  if (!ip) return false;
+  for (const auto& [protocol, address] : listeners) {
+    bool same_ip = address.ip == *ip || (address.ip.is_unspecified() && ip->is_loopback());
+    if (!same_ip) continue;
+    uint16_t port = uri.portOr(uri.scheme() == sip::UriScheme::kSips ? 5061 : 5060);
+    if (port == address.port) return true;
+    if (!uri.hasPort() && address.port == defaultPort(protocol)) return true;
+  }
+  return false;
+}
+
+bool Self::servesDomain(std::string_view host) const {
+  if (domains.empty()) return true;
+  std::string h = common::toLower(host);
+  for (const std::string& d : domains) {
+    if (h == d) return true;
+  }
+  return false;
+}
+
+std::optional<Reject> validateForProxy(const sip::Message& request, const Self& self,
+                                       const std::vector<std::string_view>& supported) {
+  (void)self;
+  // 1. Reasonable syntax is the parser's and validate()'s job; 2. URI scheme.
+  sip::UriScheme scheme = request.requestUri().scheme();
+  if (scheme != sip::UriScheme::kSip && scheme != sip::UriScheme::kSips &&
+      scheme != sip::UriScheme::kTel)
+    return Reject{416, "Unsupported URI Scheme", {}};
+  // 3. Max-Forwards.
+  if (request.headerCount(sip::HeaderId::kMaxForwards) > 0) {
+    auto mf = request.maxForwards();
+    if (!mf) return Reject{400, "Bad Max-Forwards", {}};
+    if (*mf == 0) return Reject{483, "Too Many Hops", {}};
+  }
+  // 5. Proxy-Require.
+  if (request.headerCount(sip::HeaderId::kProxyRequire) > 0) {
+    auto tokens = request.tokens(sip::HeaderId::kProxyRequire);
+    if (!tokens) return Reject{400, "Bad Proxy-Require", {}};
+    std::string unsupported;
+    for (std::string_view t : *tokens) {
+      bool known = false;
+      for (std::string_view s : supported) known |= common::iequals(s, t);
+      if (!known) {
+        if (!unsupported.empty()) unsupported += ", ";
+        unsupported.append(t);
+      }
+    }
+    if (!unsupported.empty()) return Reject{420, "Bad Extension", {{"Unsupported", unsupported}}};
+  }
+  return std::nullopt;
+}
+
+std::string loopHash(const sip::Message& request) {
+  uint64_t h = 1469598103934665603ULL;
+  h = fnv1a(h, request.requestUriText());
+  h = fnv1a(h, request.callId() ? *request.callId() : std::string_view());
+  const auto& from = request.from();
+  const auto& to = request.to();
+  h = fnv1a(h, from ? from->tag().value_or("") : "");
+  h = fnv1a(h, to ? to->tag().value_or("") : "");
+  h = fnv1a(h, request.cseq() ? std::to_string(request.cseq()->number) : "");
+  const auto* route = request.findHeader(sip::HeaderId::kRoute);
+  h = fnv1a(h, route ? route->value : std::string_view());
+  return hex64(h, 16);
+}
+
+std::string makeBranch(std::string_view loop_hash, uint64_t unique) {
+  std::string b = "z9hG4bKsb";
+  b.append(loop_hash);
+  b.push_back('.');
+  b += hex64(unique, 12);
+  return b;
+}
+
+bool isLoop(const sip::Message& request, const Self& self, std::string_view loop_hash) {
+  const auto& vias = request.vias();
+  if (!vias) return false;
+  for (const sip::Via& v : *vias) {
+    auto branch = v.branch();
+    if (!branch || !common::istartsWith(*branch, "z9hG4bKsb")) continue;
+    std::string_view rest = branch->substr(9);
+    if (rest.size() < loop_hash.size() || rest.substr(0, loop_hash.size()) != loop_hash) continue;
+    // Ours only when the sent-by is one of our addresses.
+    auto ip = ipOf(v.host);
+    if (!ip) continue;
+    for (const auto& [protocol, address] : self.listeners) {
+      (void)protocol;
+      if (address.ip == *ip && (v.port == 0 || v.port == address.port)) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<std::string> stampedVia(const sip::Via& via, const transport::Address& source) {
+  std::string source_ip = source.ip.to_string();
+  auto host_ip = ipOf(via.host);
+  bool need_received = !host_ip || *host_ip != source.ip;
+  bool need_rport = via.hasRport();
+  if (!need_received && !need_rport) return std::nullopt;
+  std::string v;
+  v.reserve(96);
+  v.append(via.protocol_name).append("/").append(via.protocol_version).append("/");
+  v.append(via.transport).append(" ").append(via.host);
+  if (via.port != 0) v.append(":").append(std::to_string(via.port));
+  for (const sip::Param& p : via.params) {
+    if (common::iequals(p.name, "received") || common::iequals(p.name, "rport")) continue;
+    v.push_back(';');
+    v.append(p.name);
+    if (p.hasValue()) v.append("=").append(p.value);
+  }
+  if (need_rport) v.append(";rport=").append(std::to_string(source.port));
+  if (need_received || need_rport) v.append(";received=").append(source_ip);
+  return v;
+}
+
+std::string ourVia(const transport::Flow& flow, std::string_view branch) {
+  std::string v = "SIP/2.0/";
+  v.append(transport::viaName(flow.protocol));
+  v.push_back(' ');
+  v.append(flow.local.toString());
+  v.append(";branch=");
+  v.append(branch);
+  v.append(";rport");
+  return v;
+}
+
+std::string ourRecordRoute(transport::Protocol protocol, const transport::Address& local) {
+  std::string r = "<sip:";
+  r.append(local.toString());
+  if (protocol != transport::Protocol::kUdp) {
+    r.append(";transport=");
+    r.append(transport::configName(protocol));
+  }
+  r.append(";lr>");
+  return r;
+}
+
+size_t chooseBestResponse(const std::vector<int>& statuses) {
+  auto rank = [](int s) {
+    // Lower is better.
+    if (s >= 200 && s < 300) return 0;
+    if (s >= 600) return 1;
+    if (s >= 300 && s < 400) return 2;
+    if (s >= 400 && s < 500) {
+      switch (s) {
+        case 401:
+        case 407:
+          return 3;
+        case 415:
+        case 420:
+        case 484:
+          return 4;
+        case 408:
+          return 6;
+        default:
+          return 5;
+      }
+    }
+    if (s >= 500 && s < 600) return s == 503 ? 8 : 7;
+    return 9;
+  };
+  size_t best = 0;
+  for (size_t i = 1; i < statuses.size(); ++i) {
+    if (rank(statuses[i]) < rank(statuses[best])) best = i;
+  }
+  return best;
+}
+
+}  // namespace edge
