@@ -14,6 +14,7 @@ PACKAGES=(
   libyaml-cpp-dev              # the YAML configuration file
   libsqlite3-dev               # the embedded store (default)
   libpq-dev                    # the PostgreSQL store
+  nlohmann-json3-dev           # JSON for the admin commands and the REST API
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   libosip2-dev                 # the reference SIP parser in bench/
@@ -22,6 +23,16 @@ PACKAGES=(
   iproute2 procps              # ss, ps: free ports and process checks in test scripts
   python3                      # bench/report.py
 )
+
+# `install-deps.sh --bench` adds what only the side-by-side benchmarks need (make test
+# never installs these).
+BENCH_PACKAGES=(
+  kamailio kamailio-sqlite-modules   # the reference SIP server of bench/edge
+  sqlite3                            # its credentials table
+)
+if [ "${1:-}" = "--bench" ]; then
+  PACKAGES+=("${BENCH_PACKAGES[@]}")
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

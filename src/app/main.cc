@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "app/admin.h"
 #include "app/serve.h"
 #include "app/sip_lint.h"
 
@@ -25,7 +26,10 @@ constexpr const char* kUsage =
     "        parse each file as one SIP message: 'FILE valid', 'FILE invalid CODE' or\n"
     "        'FILE invalid drop', then the reason; exit 0 when all are valid, 1 otherwise\n"
     "  pcap analyze FILE [--json]      call and stream report of a capture (not yet)\n"
-    "  admin VERB ...                  provisioning from the shell (not yet)\n"
+    "  admin [--config FILE] [--set KEY=VALUE ...] VERB ...\n"
+    "        provisioning from the shell, printing JSON:\n"
+    "          sip-user add --domain DOMAIN --user USER --password PASSWORD [--account SID]\n"
+    "          sip-user list --domain DOMAIN | sip-user remove --domain DOMAIN --user USER\n"
     "  status                          counters of a running server (not yet)\n"
     "  help, --help                    this text\n"
     "  version, --version              the version\n"
@@ -64,7 +68,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: switchboard sip lint FILE...\n";
     return 2;
   }
-  if (command == "pcap" || command == "admin" || command == "status") {
+  if (command == "admin") return runAdmin(rest, std::cout, std::cerr);
+  if (command == "pcap" || command == "status") {
     return notImplemented(command);
   }
   std::cerr << "switchboard: unknown command '" << command << "'\n\n" << kUsage;

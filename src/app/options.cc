@@ -1,7 +1,8 @@
 #include "app/options.h"
 
 common::Result<ConfigOptions> parseConfigOptions(const std::vector<std::string>& args,
-                                                 const std::set<std::string>& allowed_flags) {
+                                                 const std::set<std::string>& allowed_flags,
+                                                 const std::set<std::string>& valued) {
   ConfigOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -20,6 +21,10 @@ common::Result<ConfigOptions> parseConfigOptions(const std::vector<std::string>&
       auto v = value("--set");
       if (!v) return v.error();
       o.overrides.push_back(*v);
+    } else if (std::string name = a.substr(0, a.find('=')); valued.count(name)) {
+      auto v = value(name);
+      if (!v) return v.error();
+      o.values[name] = *v;
     } else if (allowed_flags.count(a)) {
       o.flags.insert(a);
     } else if (!a.empty() && a[0] == '-') {

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "app/options.h"
+#include "app/sip_edge.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -65,16 +66,24 @@ int runServe(const std::vector<std::string>& args) {
       return 1;
     }
   }
-  std::cout << "# switchboard "
-            << (check_only ? "configuration (checked)" : "resolved configuration") << "\n"
-            << cfg->dumpYaml()
-            << "# active parts: none yet (configuration only; the SIP edge, the HTTP API and the "
-               "rest arrive with later issues)\n"
+  if (check_only) {
+    std::cout << "# switchboard configuration (checked)\n" << cfg->dumpYaml() << std::flush;
+    return 0;
+  }
+  SipEdge edge(*cfg);
+  if (auto st = edge.start(); !st) {
+    std::cerr << "switchboard serve: " << st.error().reason << "\n";
+    return 1;
+  }
+  std::cout << "# switchboard resolved configuration\n" << cfg->dumpYaml();
+  for (const std::string& l : edge.listening()) std::cout << "# sip listening: " << l << "\n";
+  std::cout << "# active parts: sip edge (registrar, digest auth, proxy); the HTTP API and the "
+               "rest arrive with later issues\n"
             << std::flush;
-  if (check_only) return 0;
 
   SB_LOG(kInfo, "serve: running with data_dir " + cfg->dataDir() + "; SIGTERM or SIGINT stops it");
   int sig = waitForStop(stop);
   SB_LOG(kInfo, std::string("serve: stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  edge.stop();
   return 0;
 }

@@ -33,6 +33,8 @@ const std::vector<Config::KeyInfo>& Config::keys() {
       {"sip.auth.calls", Kind::kString, "on",
        "digest authentication of requests from users (trunks are trusted by address)", 0, 0,
        "on|off"},
+      {"sip.auth.algorithms", Kind::kList, "md5,sha-256",
+       "digest algorithms challenged with, in order (md5, sha-256)"},
       {"sip.auth.nonce_lifetime", Kind::kInt, "300",
        "seconds a nonce stays fresh; an older one is answered with stale=true", 10, 86400},
       {"sip.auth.secret", Kind::kString, "",
@@ -428,6 +430,16 @@ Status Config::resolve() {
                     "sip.tls.certificate and sip.tls.key go together");
   sip_.auth_register = one("sip.auth.register") == "on";
   sip_.auth_calls = one("sip.auth.calls") == "on";
+  sip_.auth_algorithms.clear();
+  for (const std::string& a : values_.find("sip.auth.algorithms")->second) {
+    std::string alg = toLower(a);
+    if (alg != "md5" && alg != "sha-256")
+      return keyError("sip.auth.algorithms", "'" + a + "' is not md5 or sha-256");
+    if (std::find(sip_.auth_algorithms.begin(), sip_.auth_algorithms.end(), alg) ==
+        sip_.auth_algorithms.end())
+      sip_.auth_algorithms.push_back(alg);
+  }
+  if (sip_.auth_algorithms.empty()) return keyError("sip.auth.algorithms", "must not be empty");
   sip_.nonce_lifetime_seconds = unsigned(*parseInt(one("sip.auth.nonce_lifetime")));
   sip_.auth_secret = one("sip.auth.secret");
   sip_.min_expires = unsigned(*parseInt(one("sip.registrar.min_expires")));

@@ -53,6 +53,7 @@ struct SipConfig {
   std::string tls_key;
   bool auth_register = true;
   bool auth_calls = true;
+  std::vector<std::string> auth_algorithms;  // "md5", "sha-256", in challenge order
   unsigned nonce_lifetime_seconds = 300;
   std::string auth_secret;
   unsigned min_expires = 60;

@@ -13,6 +13,7 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 constexpr size_t kStampHex = 16;  // 8 bytes of issue time
+constexpr size_t kSaltHex = 16;   // 8 bytes making each nonce unique
 constexpr size_t kMacHex = 32;    // 16 bytes of HMAC-SHA256
 
 void appendHex(std::string& out, const unsigned char* p, size_t n) {
@@ -63,12 +64,16 @@ DigestAuth::DigestAuth(Options options) : options_(std::move(options)) {
     }
   }
   if (options_.algorithms.empty()) options_.algorithms.push_back(sip::DigestAlgorithm::kMd5);
+  unsigned char start[8];
+  if (RAND_bytes(start, sizeof start) == 1) {
+    for (unsigned char c : start) salt_base_ = (salt_base_ << 8) | c;
+  } else {
+    salt_base_ = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
 }
 
-std::string DigestAuth::mac(uint64_t issued, std::string_view realm) const {
-  unsigned char stamp[8];
-  for (int i = 0; i < 8; ++i) stamp[i] = static_cast<unsigned char>(issued >> (56 - 8 * i));
-  std::string data(reinterpret_cast<const char*>(stamp), 8);
+std::string DigestAuth::mac(std::string_view stamp_and_salt, std::string_view realm) const {
+  std::string data(stamp_and_salt);
   data.push_back(':');
   data.append(realm);
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -85,23 +90,29 @@ std::string DigestAuth::mac(uint64_t issued, std::string_view realm) const {
 }
 
 std::string DigestAuth::issueNonce(std::string_view realm, int64_t now) const {
+  // Time, then a value never repeated by this process (a counter from a random start, so
+  // two processes sharing the secret do not collide either), then the HMAC of both.
   uint64_t issued = uint64_t(std::max<int64_t>(now, 0));
-  unsigned char stamp[8];
-  for (int i = 0; i < 8; ++i) stamp[i] = static_cast<unsigned char>(issued >> (56 - 8 * i));
+  uint64_t salt = salt_base_ + salt_counter_.fetch_add(1, std::memory_order_relaxed);
+  unsigned char bytes[16];
+  for (int i = 0; i < 8; ++i) {
+    bytes[i] = static_cast<unsigned char>(issued >> (56 - 8 * i));
+    bytes[8 + i] = static_cast<unsigned char>(salt >> (56 - 8 * i));
+  }
   std::string nonce;
-  nonce.reserve(kStampHex + kMacHex);
-  appendHex(nonce, stamp, 8);
-  nonce += mac(issued, realm);
+  nonce.reserve(kStampHex + kSaltHex + kMacHex);
+  appendHex(nonce, bytes, 16);
+  nonce += mac(nonce, realm);
   return nonce;
 }
 
 DigestAuth::NonceState DigestAuth::checkNonce(std::string_view nonce, std::string_view realm,
                                               int64_t now, int64_t* issued) const {
-  if (nonce.size() != kStampHex + kMacHex) return NonceState::kForged;
+  if (nonce.size() != kStampHex + kSaltHex + kMacHex) return NonceState::kForged;
   auto stamp = parseHex64(nonce.substr(0, kStampHex));
-  if (!stamp) return NonceState::kForged;
-  std::string expected = mac(*stamp, realm);
-  if (expected.empty() || !sip::constantTimeEquals(expected, nonce.substr(kStampHex)))
+  if (!stamp || !parseHex64(nonce.substr(kStampHex, kSaltHex))) return NonceState::kForged;
+  std::string expected = mac(nonce.substr(0, kStampHex + kSaltHex), realm);
+  if (expected.empty() || !sip::constantTimeEquals(expected, nonce.substr(kStampHex + kSaltHex)))
     return NonceState::kForged;
   *issued = int64_t(*stamp);
   if (*issued > now + 5) return NonceState::kForged;  // from the future: not ours

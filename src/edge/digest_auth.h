@@ -17,6 +17,7 @@
 //   });
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -87,11 +88,13 @@ class DigestAuth {
   enum class NonceState { kValid, kExpired, kForged };
   NonceState checkNonce(std::string_view nonce, std::string_view realm, int64_t now,
                         int64_t* issued) const;
-  std::string mac(uint64_t issued, std::string_view realm) const;
+  std::string mac(std::string_view stamp_and_salt, std::string_view realm) const;
   // False when `nc` is not above the highest count seen for `nonce`.
   bool recordCount(std::string_view nonce, uint32_t nc, int64_t issued, int64_t now);
 
   Options options_;
+  uint64_t salt_base_ = 0;
+  mutable std::atomic<uint64_t> salt_counter_{0};
 
   struct Seen {
     uint32_t max_nc = 0;

@@ -162,6 +162,9 @@ TEST(Config, EdgeKeys) {
   EXPECT_TRUE(d->sip().auth_register);
   EXPECT_TRUE(d->sip().auth_calls);
   EXPECT_EQ(d->sip().nonce_lifetime_seconds, 300u);
+  EXPECT_EQ(d->sip().auth_algorithms, (std::vector<std::string>{"md5", "sha-256"}));
+  EXPECT_FALSE(Config::load("", {"sip.auth.algorithms=md5,sha-512"}).has_value());
+  EXPECT_FALSE(Config::load("", {"sip.auth.algorithms=[]"}).has_value());
   EXPECT_EQ(d->sip().min_expires, 60u);
   EXPECT_EQ(d->sip().max_expires, 3600u);
   auto c =

@@ -55,7 +55,9 @@ DigestAuth make() {
 TEST(DigestAuth, GoodPasswordThenReplayedCount) {
   DigestAuth auth = make();
   std::string nonce = auth.issueNonce(kRealm, kNow);
-  EXPECT_EQ(nonce.size(), 48u);
+  EXPECT_EQ(nonce.size(), 64u);
+  // Two nonces of the same second differ: each client's nc starts at 1 on its own nonce.
+  EXPECT_NE(auth.issueNonce(kRealm, kNow), auth.issueNonce(kRealm, kNow));
   auto req = parse(registerWith(nonce, "secret", "00000001"));
   auto first = auth.inspect(req, sip::HeaderId::kAuthorization, kRealm, kNow + 1);
   EXPECT_EQ(first.verdict, Verdict::kNeedsHa1);

@@ -1,0 +1,212 @@
+#include "app/sip_edge.h"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+
+#include "common/log.h"
+#include "common/thread_pool.h"
+#include "edge/edge.h"
+#include "store/store.h"
+#include "transaction/timers.h"
+#include "transaction/transaction_layer.h"
+#include "transport/transport.h"
+#include "transport/workers.h"
+
+namespace {
+
+int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The transaction layer's network: the transport, with completions posted back to the
+// layer's own loop (the transport may report them on another worker).
+class TransportSender final : public transaction::Sender {
+ public:
+  TransportSender(transport::Transport& t, boost::asio::io_context& loop) : t_(t), loop_(loop) {}
+  void send(const transport::Flow& flow, std::string bytes, Done done) override {
+    if (!done) {
+      t_.send(flow, std::move(bytes));
+      return;
+    }
+    t_.send(flow, std::move(bytes),
+            [loop = &loop_, done = std::move(done)](const common::Status& s) {
+              boost::asio::post(*loop, [done, s] { done(s); });
+            });
+  }
+
+ private:
+  transport::Transport& t_;
+  boost::asio::io_context& loop_;
+};
+
+// Every address of this host's interfaces, so a Route or Request-URI naming any of them is
+// recognised as this server when it listens on 0.0.0.0 or ::.
+std::vector<std::string> interfaceAddresses() {
+  std::vector<std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+      boost::asio::ip::address_v4::bytes_type b;
+      std::memcpy(b.data(), &a->sin_addr, 4);
+      out.push_back(boost::asio::ip::address_v4(b).to_string());
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);
+      boost::asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), &a->sin6_addr, 16);
+      out.push_back(boost::asio::ip::address_v6(b).to_string());
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+}  // namespace
+
+struct SipEdge::Impl {
+  // One worker's stack, used only on that worker's thread.
+  struct Stack {
+    std::unique_ptr<transaction::AsioTimers> timers;
+    std::unique_ptr<TransportSender> sender;
+    std::unique_ptr<edge::EdgeWorker> tu;
+    std::unique_ptr<transaction::TransactionLayer> layer;
+  };
+
+  const common::Config& cfg;
+  std::unique_ptr<store::Store> db;
+  std::unique_ptr<common::ThreadPool> pool;
+  std::unique_ptr<edge::EdgeStore> edge_store;
+  std::unique_ptr<edge::EdgeShared> shared;
+  std::unique_ptr<transport::Workers> workers;
+  std::unique_ptr<transport::Transport> transport;
+  std::vector<std::unique_ptr<Stack>> stacks;
+  std::unique_ptr<boost::asio::steady_timer> purge_timer;
+  std::vector<std::string> listening;
+  bool running = false;
+
+  explicit Impl(const common::Config& c) : cfg(c) {}
+
+  void schedulePurge() {
+    purge_timer->expires_after(std::chrono::seconds(60));
+    purge_timer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      int64_t now = unixNow();
+      size_t n = shared->location().purgeExpired(now);
+      if (n > 0) SB_LOG(kDebug, "registrar: " + std::to_string(n) + " bindings expired");
+      edge_store->purgeExpired(now);
+      schedulePurge();
+    });
+  }
+};
+
+SipEdge::SipEdge(const common::Config& config) : impl_(std::make_unique<Impl>(config)) {}
+
+SipEdge::~SipEdge() {
+  stop();
+}
+
+common::Status SipEdge::start() {
+  Impl& m = *impl_;
+  const common::SipConfig& sip = m.cfg.sip();
+  auto db = store::Store::open(m.cfg.store().url);
+  if (!db) return db.error();
+  m.db = std::move(*db);
+  m.pool = std::make_unique<common::ThreadPool>(4, 100000);
+  m.edge_store = std::make_unique<edge::EdgeStore>(*m.db, *m.pool);
+
+  edge::EdgeOptions eo;
+  eo.self.domains = sip.domains;
+  eo.auth_register = sip.auth_register;
+  eo.auth_calls = sip.auth_calls;
+  eo.digest.secret = sip.auth_secret;
+  eo.digest.nonce_lifetime = std::chrono::seconds(sip.nonce_lifetime_seconds);
+  eo.digest.algorithms.clear();
+  for (const std::string& a : sip.auth_algorithms) {
+    eo.digest.algorithms.push_back(a == "sha-256" ? sip::DigestAlgorithm::kSha256
+                                                  : sip::DigestAlgorithm::kMd5);
+  }
+  eo.registrar.min_expires = sip.min_expires;
+  eo.registrar.max_expires = sip.max_expires;
+  eo.registrar.default_expires = sip.default_expires;
+  eo.registrar.max_contacts = sip.max_contacts;
+  m.shared = std::make_unique<edge::EdgeShared>(eo, *m.edge_store);
+  if (auto st = m.shared->loadBindings(unixNow()); !st) return st.error();
+
+  m.workers = std::make_unique<transport::Workers>(sip.workers);
+  transport::Options to;
+  to.max_message_bytes = sip.max_message_bytes;
+  to.tls.certificate_file = sip.tls_certificate;
+  to.tls.key_file = sip.tls_key;
+  m.transport = std::make_unique<transport::Transport>(*m.workers, to);
+
+  transaction::LayerOptions lo;
+  lo.detect_merged = false;  // a forking proxy passes merged requests on (§16)
+  for (size_t i = 0; i < m.workers->size(); ++i) {
+    auto s = std::make_unique<Impl::Stack>();
+    boost::asio::io_context& loop = m.workers->loop(i);
+    s->timers = std::make_unique<transaction::AsioTimers>(loop);
+    s->sender = std::make_unique<TransportSender>(*m.transport, loop);
+    s->tu = std::make_unique<edge::EdgeWorker>(
+        *m.shared, *s->sender,
+        [&loop](std::function<void()> fn) { boost::asio::post(loop, std::move(fn)); });
+    s->layer = std::make_unique<transaction::TransactionLayer>(
+        *s->sender, *s->timers, transaction::TimerConfig{}, *s->tu, lo);
+    s->tu->attach(*s->layer);
+    m.stacks.push_back(std::move(s));
+  }
+  m.transport->setHandler([&m](transport::Inbound&& in) {
+    auto w = m.workers->currentWorker();
+    if (!w) return;
+    m.stacks[*w]->layer->receive(std::move(in.message), in.flow);
+  });
+
+  edge::EdgeOptions& live = m.shared->mutableOptions();
+  bool any_unspecified = false;
+  for (const common::ListenSpec& l : sip.listen) {
+    auto proto = transport::protocolFromName(l.transport);
+    if (!proto)
+      return common::makeError(common::ErrorCode::kInvalidArgument, "bad transport " + l.transport);
+    auto bound = m.transport->listen(*proto, l.host, l.port);
+    if (!bound) {
+      return common::makeError(bound.error().code,
+                               "cannot listen on " + l.toString() + ": " + bound.error().reason);
+    }
+    live.self.listeners.emplace_back(*proto, *bound);
+    any_unspecified |= bound->ip.is_unspecified();
+    for (const common::ListenSpec& r : sip.registrar_only) {
+      if (r == l) live.registrar_only.emplace_back(*proto, *bound);
+    }
+    m.listening.push_back(std::string(transport::configName(*proto)) + ":" + bound->toString());
+  }
+  if (any_unspecified) live.self.aliases = interfaceAddresses();
+
+  m.purge_timer = std::make_unique<boost::asio::steady_timer>(m.workers->loop(0));
+  m.schedulePurge();
+  m.workers->start();
+  m.running = true;
+  SB_LOG(kInfo, "sip: edge running on " + std::to_string(m.workers->size()) + " workers");
+  return {};
+}
+
+std::vector<std::string> SipEdge::listening() const {
+  return impl_->listening;
+}
+
+void SipEdge::stop() {
+  Impl& m = *impl_;
+  if (!m.running) return;
+  m.running = false;
+  if (m.workers) m.workers->stop();
+  m.purge_timer.reset();
+  m.transport.reset();
+  m.stacks.clear();
+  if (m.pool) m.pool->stop();
+}

@@ -1,0 +1,680 @@
+#include "edge/edge.h"
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <chrono>
+
+#include "common/log.h"
+#include "common/strings.h"
+#include "sip/response.h"
+
+namespace edge {
+
+using transaction::ServerId;
+
+namespace {
+
+constexpr std::string_view kAllow =
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, REFER, MESSAGE, NOTIFY, "
+    "SUBSCRIBE";
+// Option tags a proxy may be asked to understand (Proxy-Require).
+const std::vector<std::string_view> kProxySupported = {"path", "outbound"};
+
+std::optional<boost::asio::ip::address> ipLiteral(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return std::nullopt;
+  return ip;
+}
+
+transport::Protocol protocolForUri(const sip::Uri& uri, transport::Protocol fallback) {
+  if (auto t = uri.transport()) {
+    if (auto p = transport::protocolFromName(*t)) return *p;
+  }
+  if (uri.scheme() == sip::UriScheme::kSips) return transport::Protocol::kTls;
+  return fallback == transport::Protocol::kWs || fallback == transport::Protocol::kWss
+             ? transport::Protocol::kUdp
+             : fallback;
+}
+
+uint16_t defaultPort(transport::Protocol p) {
+  return p == transport::Protocol::kTls ? 5061 : 5060;
+}
+
+// The response to forward upstream: the branch's response without our Via.
+std::optional<std::string> withoutTopVia(const sip::Message& response) {
+  auto copy = sip::Message::parse(response.raw());
+  if (!copy) return std::nullopt;
+  copy->edits().popVia();
+  return copy->serialize();
+}
+
+std::string randomTag() {
+  static thread_local uint64_t state =
+      uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) * 0x9e3779b97f4a7c15ULL;
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string t(12, '0');
+  for (size_t i = 0; i < t.size(); ++i) t[i] = kHex[(state >> (4 * i)) & 15];
+  return t;
+}
+
+}  // namespace
+
+// One outgoing leg of a proxied request.
+struct EdgeWorker::Branch {
+  Binding binding;  // for bindings; for routed requests only flow and ruri matter
+  transport::Flow target;
+  std::optional<std::string> ruri;  // new Request-URI, when retargeted
+  transaction::ClientId client = 0;
+  bool started = false;
+  bool done = false;
+  int final_status = 0;
+  std::string final_response;  // wire bytes without our Via, kept for the best-response choice
+};
+
+// The state of one proxied request: its branches, grouped by q for serial forking.
+struct EdgeWorker::ProxyContext {
+  uint64_t id = 0;
+  ServerId server = 0;
+  bool invite = false;
+  bool record_route = false;
+  bool pop_route = false;
+  bool cancelled = false;
+  bool answered = false;  // a final response went upstream
+  std::vector<Branch> branches;
+  std::vector<size_t> group_ends;  // branches [group_ends[i-1], group_ends[i]) form group i
+  size_t group = 0;
+};
+
+EdgeShared::EdgeShared(EdgeOptions options, EdgeStore& store)
+    : options_(std::move(options)), store_(store), auth_(options_.digest) {}
+
+common::Status EdgeShared::loadBindings(int64_t now) {
+  auto loaded = store_.loadBindings(now);
+  if (!loaded) return loaded.error();
+  size_t n = loaded->size();
+  location_.load(std::move(*loaded));
+  SB_LOG(kInfo, "registrar: " + std::to_string(n) + " bindings loaded from the store");
+  return {};
+}
+
+EdgeWorker::EdgeWorker(EdgeShared& shared, transaction::Sender& sender, Post post, Clock clock)
+    : shared_(shared), sender_(sender), post_(std::move(post)), clock_(std::move(clock)) {}
+
+EdgeWorker::~EdgeWorker() = default;
+
+int64_t EdgeWorker::now() const {
+  if (clock_) return clock_();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void EdgeWorker::answer(ServerId id, int status, std::string_view reason,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
+  const sip::Message* req = layer_->request(id);
+  if (req == nullptr) return;
+  sip::ResponseBuilder b(*req, status, reason);
+  std::string tag = randomTag();
+  b.toTag(tag);
+  for (const auto& [n, v] : headers) b.header(n, v);
+  b.header("Server", shared_.options().user_agent);
+  (void)layer_->respond(id, b.build());
+}
+
+void EdgeWorker::reject(ServerId id, int status, std::string_view reason,
+                        const std::vector<std::pair<std::string, std::string>>& headers) {
+  shared_.counters().rejected.fetch_add(1, std::memory_order_relaxed);
+  answer(id, status, reason, headers);
+}
+
+void EdgeWorker::challenge(ServerId id, sip::HeaderId response_header, int status,
+                           std::string_view realm, bool stale) {
+  shared_.counters().challenges.fetch_add(1, std::memory_order_relaxed);
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string name(sip::headerName(response_header));
+  for (std::string& v : shared_.auth().challenges(realm, stale, now()))
+    headers.emplace_back(name, v);
+  answer(id, status, {}, headers);
+}
+
+void EdgeWorker::authenticate(ServerId id, const sip::Message& request, bool proxy_auth,
+                              std::string realm,
+                              std::function<void(const std::string& user)> then) {
+  const sip::HeaderId cred_header =
+      proxy_auth ? sip::HeaderId::kProxyAuthorization : sip::HeaderId::kAuthorization;
+  const sip::HeaderId chal_header =
+      proxy_auth ? sip::HeaderId::kProxyAuthenticate : sip::HeaderId::kWwwAuthenticate;
+  const int chal_status = proxy_auth ? 407 : 401;
+  auto first = shared_.auth().inspect(request, cred_header, realm, now());
+  using V = DigestAuth::Verdict;
+  switch (first.verdict) {
+    case V::kBadRequest:
+      return reject(id, 400, "Bad Credentials");
+    case V::kForbidden:
+      return reject(id, 403, "Wrong Digest URI");
+    case V::kChallenge:
+    case V::kStale:
+      if (first.reason != "no credentials")
+        shared_.counters().auth_failures.fetch_add(1, std::memory_order_relaxed);
+      return challenge(id, chal_header, chal_status, realm, false);
+    case V::kOk:
+    case V::kNeedsHa1:
+      break;
+  }
+  std::weak_ptr<char> alive = alive_;
+  auto back = [this, alive](std::function<void()> fn) {
+    post_([alive, fn = std::move(fn)] {
+      if (!alive.expired()) fn();
+    });
+  };
+  shared_.store().findHa1(
+      realm, first.username, back,
+      [this, id, realm, cred_header, chal_header, chal_status,
+       then = std::move(then)](common::Result<std::optional<Ha1>> ha1) {
+        const sip::Message* req = layer_->request(id);
+        if (req == nullptr) return;  // the transaction ended meanwhile
+        if (!ha1) {
+          shared_.counters().store_errors.fetch_add(1, std::memory_order_relaxed);
+          SB_LOG(kWarn, "auth: credential lookup failed: " + ha1.error().reason);
+          return reject(id, 500, "Credential Store Unavailable", {{"Retry-After", "5"}});
+        }
+        auto done = shared_.auth().finish(*req, cred_header, realm, *ha1, now());
+        switch (done.verdict) {
+          case V::kOk:
+            return then(done.username);
+          case V::kStale:
+            shared_.counters().stale_nonces.fetch_add(1, std::memory_order_relaxed);
+            return challenge(id, chal_header, chal_status, realm, true);
+          case V::kBadRequest:
+            return reject(id, 400, "Bad Credentials");
+          case V::kForbidden:
+            return reject(id, 403, "Wrong Digest URI");
+          default:
+            shared_.counters().auth_failures.fetch_add(1, std::memory_order_relaxed);
+            SB_LOG(kInfo, "auth: " + done.reason + " for '" + done.username + "'@" + realm);
+            return challenge(id, chal_header, chal_status, realm, false);
+        }
+      });
+}
+
+void EdgeWorker::onRequest(ServerId id, const sip::Message& request, const transport::Flow& from) {
+  const EdgeOptions& opt = shared_.options();
+  if (request.method() != sip::Method::kRegister) {
+    for (const auto& [p, a] : opt.registrar_only) {
+      if (p == from.protocol && a.port == from.local.port &&
+          (a.ip == from.local.ip || a.ip.is_unspecified()))
+        return reject(id, 501, "Not Implemented Here", {{"Allow", "REGISTER"}});
+    }
+  }
+  if (auto bad = validateForProxy(request, opt.self, kProxySupported))
+    return reject(id, bad->status, bad->reason, bad->headers);
+
+  // §16.4: a Route naming us is ours to remove.
+  bool route_popped = false;
+  if (request.headerCount(sip::HeaderId::kRoute) > 0) {
+    const auto& routes = request.routes();
+    if (!routes) return reject(id, 400, "Bad Route");
+    if (!routes->empty() && opt.self.isThisServer(routes->front().uri)) route_popped = true;
+  }
+  if (isLoop(request, opt.self, loopHash(request))) return reject(id, 482, "Loop Detected");
+
+  size_t routes_left = request.headerCount(sip::HeaderId::kRoute) == 0
+                           ? 0
+                           : request.routes()->size() - (route_popped ? 1 : 0);
+  const sip::Uri& ruri = request.requestUri();
+  bool to_us = routes_left == 0 && opt.self.isThisServer(ruri);
+  if (request.method() == sip::Method::kRegister && routes_left == 0) {
+    if (!to_us && !opt.self.servesDomain(ruri.host())) return reject(id, 403, "Domain Not Served");
+    return handleRegister(id, request, from);
+  }
+  if (to_us && ruri.user().empty()) {
+    if (request.method() == sip::Method::kOptions) return handleOptionsToUs(id);
+    return reject(id, 405, "Method Not Allowed", {{"Allow", "OPTIONS, REGISTER"}});
+  }
+  const auto& to = request.to();
+  bool in_dialog = to && to->tag().has_value();
+  if (in_dialog || routes_left > 0) return proxyRequest(id, request, from, route_popped);
+
+  // A new request for a user of ours: authenticate the caller, then find the callee.
+  if (!ruri.isSip() || !opt.self.servesDomain(ruri.host()))
+    return reject(id, 403, "Relaying Denied");
+  std::string aor = canonicalAor(ruri);
+  if (aor.empty()) return reject(id, 404, "Not Found");
+  if (opt.auth_calls && request.method() != sip::Method::kAck) {
+    const auto& from_hdr = request.from();
+    if (!from_hdr) return reject(id, 400, "Bad From");
+    std::string realm = common::toLower(from_hdr->uri.host());
+    if (!opt.self.servesDomain(realm)) return reject(id, 403, "Caller Not Ours");
+    return authenticate(id, request, true, realm,
+                        [this, id, aor, route_popped](const std::string&) {
+                          forkToBindings(id, aor, route_popped);
+                        });
+  }
+  forkToBindings(id, aor, route_popped);
+}
+
+void EdgeWorker::handleOptionsToUs(ServerId id) {
+  answer(id, 200, {}, {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}});
+}
+
+void EdgeWorker::handleRegister(ServerId id, const sip::Message& request,
+                                const transport::Flow& from) {
+  (void)from;
+  shared_.counters().registers.fetch_add(1, std::memory_order_relaxed);
+  const auto& to = request.to();
+  if (!to) return reject(id, 400, "Bad To");
+  if (!shared_.options().auth_register) return finishRegister(id, "");
+  std::string realm = common::toLower(to->uri.host());
+  authenticate(id, request, false, realm,
+               [this, id](const std::string& user) { finishRegister(id, user); });
+}
+
+void EdgeWorker::finishRegister(ServerId id, const std::string& auth_user) {
+  const sip::Message* req = layer_->request(id);
+  if (req == nullptr) return;
+  const transport::Flow* from = layer_->responseFlow(id);
+  // A user registers their own address-of-record only.
+  if (!auth_user.empty() && req->to()->uri.user() != auth_user)
+    return reject(id, 403, "Not Your Address");
+  std::string aor = canonicalAor(req->to()->uri);
+  int64_t t = now();
+  RegisterPlan plan =
+      planRegister(*req, from ? *from : transport::Flow(), shared_.location().lookup(aor, t), t,
+                   shared_.options().registrar);
+  if (plan.status != 200) return reject(id, plan.status, plan.reason, plan.headers);
+  if (plan.upserts.empty() && plan.removed.empty()) {
+    // A query: nothing to write.
+    shared_.counters().registers_ok.fetch_add(1, std::memory_order_relaxed);
+    return answer(id, 200, {}, plan.headers);
+  }
+  std::weak_ptr<char> alive = alive_;
+  auto back = [this, alive](std::function<void()> fn) {
+    post_([alive, fn = std::move(fn)] {
+      if (!alive.expired()) fn();
+    });
+  };
+  auto shared_plan = std::make_shared<RegisterPlan>(std::move(plan));
+  shared_.store().saveRegistration(*shared_plan, back, [this, id, shared_plan](common::Status st) {
+    if (!st) {
+      shared_.counters().store_errors.fetch_add(1, std::memory_order_relaxed);
+      SB_LOG(kWarn, "registrar: saving " + shared_plan->aor + " failed: " + st.error().reason);
+      return reject(id, 500, "Binding Not Saved", {{"Retry-After", "5"}});
+    }
+    shared_.location().replace(shared_plan->aor, shared_plan->next);
+    shared_.counters().registers_ok.fetch_add(1, std::memory_order_relaxed);
+    // RFC 3327 §5.3: the Path the registrar stored goes back in the 200.
+    std::vector<std::pair<std::string, std::string>> headers = shared_plan->headers;
+    if (!shared_plan->upserts.empty()) {
+      for (const std::string& p : shared_plan->upserts.front().path)
+        headers.emplace_back("Path", p);
+    }
+    answer(id, 200, {}, headers);
+  });
+}
+
+transport::Flow EdgeWorker::flowForBinding(const Binding& b) const {
+  if (transport::isReliable(b.flow.protocol)) return b.flow;
+  auto uri = sip::Uri::parse(b.contact);
+  if (uri) {
+    auto ip = ipLiteral(uri->host());
+    // Reachable as written when the contact names the host the REGISTER came from (a
+    // different port is a third-party or multi-socket registration); otherwise the UA is
+    // behind NAT and only the flow it registered from reaches it.
+    if (ip && *ip == b.flow.remote.ip) {
+      transport::Flow f = b.flow;
+      f.remote.port = uri->portOr(5060);
+      f.connection_id = 0;
+      return f;
+    }
+  }
+  return b.flow;
+}
+
+std::optional<transport::Flow> EdgeWorker::flowForUri(const sip::Uri& uri,
+                                                      const transport::Flow& in) const {
+  auto host = uri.maddr() ? *uri.maddr() : uri.host();
+  auto ip = ipLiteral(host);
+  if (!ip) return std::nullopt;
+  transport::Flow f;
+  f.protocol = protocolForUri(uri, in.protocol);
+  f.remote.ip = *ip;
+  f.remote.port = uri.portOr(defaultPort(f.protocol));
+  for (const auto& [p, a] : shared_.options().self.listeners) {
+    if (p == f.protocol && a.ip.is_v6() == ip->is_v6()) {
+      f.local = a;
+      break;
+    }
+  }
+  return f;
+}
+
+common::Result<sip::Message> EdgeWorker::branchRequest(const sip::Message& request,
+                                                       const transport::Flow& from,
+                                                       const transport::Flow& target,
+                                                       std::optional<std::string> new_ruri,
+                                                       const std::vector<std::string>& path,
+                                                       bool pop_route, bool record_route) {
+  auto copy = sip::Message::parse(request.raw());
+  if (!copy) return copy.error();
+  sip::MessageEdits& e = copy->edits();
+  if (new_ruri) e.setRequestUri(std::move(*new_ruri));
+  if (auto stamped = stampedVia(request.vias()->front(), from.remote)) e.replaceTopVia(*stamped);
+  std::string branch = makeBranch(loopHash(request), ++branch_counter_);
+  e.pushVia(ourVia(target, branch));
+  if (pop_route) e.popRoute();
+  if (record_route) {
+    // Two entries when the request changes transport (or family), so each side routes to
+    // the address it can reach (RFC 5658 double record-routing).
+    e.addRecordRoute(ourRecordRoute(from.protocol, from.local));
+    if (target.protocol != from.protocol || target.local.ip != from.local.ip)
+      e.addRecordRoute(ourRecordRoute(target.protocol, target.local));
+  }
+  e.decrementMaxForwards();
+  for (const std::string& p : path) e.addHeader("Route", p);
+  return copy;
+}
+
+void EdgeWorker::proxyRequest(ServerId id, const sip::Message& request, const transport::Flow& from,
+                              bool route_popped) {
+  // Next hop: the first Route left, else the Request-URI.
+  std::optional<transport::Flow> target;
+  if (request.headerCount(sip::HeaderId::kRoute) > 0) {
+    const auto& routes = *request.routes();
+    size_t next = route_popped ? 1 : 0;
+    if (next < routes.size()) target = flowForUri(routes[next].uri, from);
+  }
+  if (!target) {
+    const sip::Uri& ruri = request.requestUri();
+    std::string aor = canonicalAor(ruri);
+    // An in-dialog request whose Request-URI is one of our users' AORs (a UA that put the
+    // AOR in Contact) still goes through the location service.
+    if (!aor.empty() && shared_.options().self.servesDomain(ruri.host()) && !ipLiteral(ruri.host()))
+      return forkToBindings(id, aor, route_popped);
+    target = flowForUri(ruri, from);
+  }
+  if (!target) return reject(id, 502, "Next Hop Not An Address");
+  auto ctx = std::make_unique<ProxyContext>();
+  ctx->id = next_context_++;
+  ctx->server = id;
+  ctx->invite = request.method() == sip::Method::kInvite;
+  ctx->pop_route = route_popped;
+  ctx->record_route = false;  // in-dialog: the route set is fixed
+  Branch b;
+  b.target = *target;
+  ctx->branches.push_back(std::move(b));
+  ctx->group_ends = {1};
+  uint64_t cid = ctx->id;
+  context_of_server_[id] = cid;
+  ProxyContext& ref = *ctx;
+  proxies_[cid] = std::move(ctx);
+  startGroup(ref);
+}
+
+void EdgeWorker::forkToBindings(ServerId id, const std::string& aor, bool route_popped) {
+  const sip::Message* req = layer_->request(id);
+  if (req == nullptr) return;
+  auto bindings = shared_.location().lookup(aor, now());
+  if (bindings.empty()) return reject(id, 480, "Temporarily Unavailable");
+  auto ctx = std::make_unique<ProxyContext>();
+  ctx->id = next_context_++;
+  ctx->server = id;
+  ctx->invite = req->method() == sip::Method::kInvite;
+  ctx->pop_route = route_popped;
+  const auto& to = req->to();
+  ctx->record_route = !(to && to->tag()) && (req->method() == sip::Method::kInvite ||
+                                             req->method() == sip::Method::kSubscribe);
+  // lookup() orders by q; equal q values form one group tried in parallel (§16.6), the
+  // groups one after the other.
+  for (size_t i = 0; i < bindings.size(); ++i) {
+    Branch b;
+    b.target = flowForBinding(bindings[i]);
+    b.ruri = bindings[i].contact;
+    b.binding = std::move(bindings[i]);
+    ctx->branches.push_back(std::move(b));
+    if (i + 1 == bindings.size() || ctx->branches[i].binding.q != bindings[i + 1].q)
+      ctx->group_ends.push_back(i + 1);
+  }
+  uint64_t cid = ctx->id;
+  context_of_server_[id] = cid;
+  ProxyContext& ref = *ctx;
+  proxies_[cid] = std::move(ctx);
+  startGroup(ref);
+}
+
+void EdgeWorker::startGroup(ProxyContext& ctx) {
+  uint64_t cid = ctx.id;
+  size_t begin = ctx.group == 0 ? 0 : ctx.group_ends[ctx.group - 1];
+  size_t end = ctx.group_ends[ctx.group];
+  for (size_t i = begin; i < end; ++i) {
+    startBranch(ctx, i);
+    if (proxies_.find(cid) == proxies_.end()) return;  // finished inside (all failed at once)
+  }
+}
+
+void EdgeWorker::startBranch(ProxyContext& ctx, size_t index) {
+  const sip::Message* req = layer_->request(ctx.server);
+  const transport::Flow* from = layer_->responseFlow(ctx.server);
+  Branch& br = ctx.branches[index];
+  br.started = true;
+  if (req == nullptr || from == nullptr) return onBranchFailure(ctx.id, index, 500);
+  auto msg = branchRequest(*req, *from, br.target, br.ruri, br.binding.path, ctx.pop_route,
+                           ctx.record_route);
+  if (!msg) return onBranchFailure(ctx.id, index, 500);
+  uint64_t cid = ctx.id;
+  transaction::ClientCallbacks cb;
+  cb.onResponse = [this, cid, index](const sip::Message& r) { onBranchResponse(cid, index, r); };
+  cb.onTimeout = [this, cid, index] { onBranchFailure(cid, index, 408); };
+  cb.onTransportError = [this, cid, index](const common::Status&) {
+    onBranchFailure(cid, index, 503);
+  };
+  auto client = layer_->sendRequest(std::move(*msg), br.target, std::move(cb));
+  if (!client) return onBranchFailure(cid, index, 503);
+  // sendRequest may have failed the branch synchronously; look it up again.
+  auto it = proxies_.find(cid);
+  if (it == proxies_.end()) return;
+  it->second->branches[index].client = *client;
+  shared_.counters().proxied.fetch_add(1, std::memory_order_relaxed);
+  if (it->second->cancelled) (void)layer_->cancel(*client);
+}
+
+void EdgeWorker::onBranchResponse(uint64_t ctx_id, size_t index, const sip::Message& response) {
+  auto it = proxies_.find(ctx_id);
+  if (it == proxies_.end()) return;
+  ProxyContext& ctx = *it->second;
+  Branch& br = ctx.branches[index];
+  int status = response.statusCode();
+  if (status == 100) return;  // §16.7 step 5: never forwarded
+  if (status < 200) {
+    if (ctx.answered) return;
+    if (auto bytes = withoutTopVia(response)) (void)layer_->respond(ctx.server, std::move(*bytes));
+    return;
+  }
+  if (status < 300) {
+    // Every 2xx goes upstream at once (a forked INVITE may be answered by several UAs); the
+    // other branches are cancelled on the first.
+    if (auto bytes = withoutTopVia(response)) (void)layer_->respond(ctx.server, std::move(*bytes));
+    bool first = !ctx.answered;
+    ctx.answered = true;
+    br.done = true;
+    br.final_status = status;
+    if (first) {
+      for (Branch& other : ctx.branches) {
+        if (&other != &br && other.client != 0 && !other.done) (void)layer_->cancel(other.client);
+      }
+    }
+    return maybeFinish(ctx);
+  }
+  if (br.done) return;
+  br.done = true;
+  br.final_status = status;
+  if (auto bytes = withoutTopVia(response)) br.final_response = std::move(*bytes);
+  if (status >= 600 && !ctx.answered) {
+    // §16.7 step 5: a 6xx ends the search; the others are cancelled.
+    for (Branch& other : ctx.branches) {
+      if (other.client != 0 && !other.done) (void)layer_->cancel(other.client);
+    }
+    ctx.answered = true;
+    (void)layer_->respond(ctx.server, br.final_response);
+  }
+  maybeFinish(ctx);
+}
+
+void EdgeWorker::onBranchFailure(uint64_t ctx_id, size_t index, int status) {
+  auto it = proxies_.find(ctx_id);
+  if (it == proxies_.end()) return;
+  Branch& br = it->second->branches[index];
+  if (br.done) return;
+  br.done = true;
+  br.final_status = status;
+  maybeFinish(*it->second);
+}
+
+void EdgeWorker::maybeFinish(ProxyContext& ctx) {
+  size_t begin = ctx.group == 0 ? 0 : ctx.group_ends[ctx.group - 1];
+  size_t end = ctx.group_ends[ctx.group];
+  for (size_t i = begin; i < end; ++i) {
+    if (!ctx.branches[i].done) return;
+  }
+  if (ctx.answered) return finishContext(ctx.id);
+  // The group failed: the next q group, unless the caller gave up.
+  if (!ctx.cancelled && ctx.group + 1 < ctx.group_ends.size()) {
+    ++ctx.group;
+    return startGroup(ctx);
+  }
+  // §16.7 step 6: the best of the final responses.
+  std::vector<int> statuses;
+  for (size_t i = 0; i < ctx.branches.size(); ++i) {
+    if (ctx.branches[i].started) statuses.push_back(ctx.branches[i].final_status);
+  }
+  std::vector<const Branch*> started;
+  for (const Branch& b : ctx.branches) {
+    if (b.started) started.push_back(&b);
+  }
+  const Branch* best = started.empty() ? nullptr : started[chooseBestResponse(statuses)];
+  ctx.answered = true;
+  uint64_t cid = ctx.id;
+  ServerId server = ctx.server;
+  if (ctx.cancelled && (best == nullptr || best->final_response.empty())) {
+    (void)layer_->answerCancelled(server);
+  } else if (best == nullptr || best->final_response.empty() || best->final_status == 503) {
+    int status = best == nullptr ? 500 : best->final_status;
+    // No response arrived (timeout, transport error) or a 503, which a proxy must not relay
+    // as is (it would make the caller avoid this proxy): generated here.
+    if (status == 503) status = 500;
+    reject(server, status, status == 408 ? "Request Timeout" : std::string_view());
+  } else {
+    (void)layer_->respond(server, best->final_response);
+  }
+  finishContext(cid);
+}
+
+void EdgeWorker::finishContext(uint64_t ctx_id) {
+  auto it = proxies_.find(ctx_id);
+  if (it == proxies_.end()) return;
+  context_of_server_.erase(it->second->server);
+  proxies_.erase(it);
+}
+
+void EdgeWorker::onCancel(ServerId invite) {
+  auto it = context_of_server_.find(invite);
+  if (it == context_of_server_.end()) {
+    // Not forwarded yet (e.g. waiting for credentials): end it here.
+    (void)layer_->answerCancelled(invite);
+    return;
+  }
+  auto pit = proxies_.find(it->second);
+  if (pit == proxies_.end()) return;
+  ProxyContext& ctx = *pit->second;
+  ctx.cancelled = true;
+  for (Branch& b : ctx.branches) {
+    if (b.client != 0 && !b.done) (void)layer_->cancel(b.client);
+  }
+}
+
+void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
+  // The end-to-end ACK of a 2xx: forwarded statelessly along its route (§16.11 in effect).
+  const Self& self = shared_.options().self;
+  bool pop = false;
+  std::optional<transport::Flow> target;
+  if (ack.headerCount(sip::HeaderId::kRoute) > 0) {
+    const auto& routes = ack.routes();
+    if (!routes) return;
+    size_t next = 0;
+    if (!routes->empty() && self.isThisServer(routes->front().uri)) {
+      pop = true;
+      next = 1;
+    }
+    if (next < routes->size()) target = flowForUri((*routes)[next].uri, from);
+  }
+  if (!target) {
+    const sip::Uri& ruri = ack.requestUri();
+    if (self.isThisServer(ruri)) return;  // for us: nothing to do
+    std::string aor = canonicalAor(ruri);
+    if (!aor.empty() && self.servesDomain(ruri.host()) && !ipLiteral(ruri.host())) {
+      auto bindings = shared_.location().lookup(aor, now());
+      if (bindings.empty()) return;
+      target = flowForBinding(bindings.front());
+    } else {
+      target = flowForUri(ruri, from);
+    }
+  }
+  if (!target) return;
+  auto msg = sip::Message::parse(ack.raw());
+  if (!msg || !ack.vias()) return;
+  sip::MessageEdits& e = msg->edits();
+  if (auto stamped = stampedVia(ack.vias()->front(), from.remote)) e.replaceTopVia(*stamped);
+  // Stateless: the branch is a function of the request, so a retransmitted ACK gets the
+  // same one (§16.11).
+  e.pushVia(ourVia(*target, makeBranch(loopHash(ack), 0)));
+  if (pop) e.popRoute();
+  e.decrementMaxForwards();
+  shared_.counters().forwarded_stateless.fetch_add(1, std::memory_order_relaxed);
+  sender_.send(*target, msg->serialize(), {});
+}
+
+void EdgeWorker::onStrayResponse(const sip::Message& response, const transport::Flow& from) {
+  (void)from;
+  // A 2xx retransmission after the client transaction ended: forwarded statelessly to the
+  // Via below ours (§16.7 / §16.11), if the top Via is ours.
+  const auto& vias = response.vias();
+  if (!vias || vias->size() < 2) return;
+  const sip::Via& top = (*vias)[0];
+  auto branch = top.branch();
+  if (!branch || !common::istartsWith(*branch, "z9hG4bKsb")) return;
+  const sip::Via& next = (*vias)[1];
+  transport::Flow f;
+  auto proto = transport::protocolFromName(next.transport);
+  f.protocol = proto.value_or(transport::Protocol::kUdp);
+  auto host = next.received() ? *next.received() : next.host;
+  auto ip = ipLiteral(host);
+  if (!ip) return;
+  f.remote.ip = *ip;
+  auto rport = next.rport();
+  f.remote.port = rport.value_or(next.port != 0 ? next.port : defaultPort(f.protocol));
+  auto bytes = withoutTopVia(response);
+  if (!bytes) return;
+  shared_.counters().forwarded_stateless.fetch_add(1, std::memory_order_relaxed);
+  sender_.send(f, std::move(*bytes), {});
+}
+
+void EdgeWorker::onServerTransportError(ServerId id, const common::Status& error) {
+  SB_LOG(kDebug, "edge: response for transaction " + std::to_string(id) +
+                     " not sent: " + error.error().reason);
+  auto it = context_of_server_.find(id);
+  if (it == context_of_server_.end()) return;
+  auto pit = proxies_.find(it->second);
+  if (pit != proxies_.end()) {
+    for (Branch& b : pit->second->branches) {
+      if (b.client != 0 && !b.done) (void)layer_->cancel(b.client);
+    }
+    pit->second->answered = true;
+  }
+}
+
+}  // namespace edge

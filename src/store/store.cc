@@ -1,0 +1,31 @@
+#include "store/store.h"
+
+#include <chrono>
+
+#include "store/internal/sql_repositories.h"
+
+namespace store {
+
+Store::~Store() = default;
+
+common::Result<std::unique_ptr<Store>> Store::open(const std::string& url, StoreOptions options) {
+  auto db = Database::open(url, options.database);
+  if (!db) return db.error();
+  int64_t now = options.now_unix;
+  if (now == 0)
+    now = std::chrono::duration_cast<std::chrono::seconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  auto report = migrate(**db, builtinMigrations(), now);
+  if (!report) return report.error();
+
+  std::unique_ptr<Store> s(new Store());
+  s->db_ = std::move(*db);
+  s->report_ = std::move(*report);
+  s->registrations_ = internal::makeSqlRegistrations(*s->db_);
+  s->sip_credentials_ = internal::makeSqlSipCredentials(*s->db_);
+  s->sip_domains_ = internal::makeSqlSipDomains(*s->db_);
+  return s;
+}
+
+}  // namespace store

@@ -1,0 +1,61 @@
+// Store: the platform's persistent data behind repository interfaces, over SQLite (default,
+// embedded) or PostgreSQL (shared by several nodes). Opening applies the schema migrations
+// this build knows. Every call blocks: run it on a common::ThreadPool, never a SIP worker.
+//
+//   auto store = store::Store::open(config.store().url);
+//   if (!store) { log(store.error().reason); return 1; }
+//   (*store)->registrations().upsert(binding);
+//
+// Adding a repository (accounts, numbers, messages, CDRs ...): an interface header here, one
+// SQL implementation over Database written with `?` placeholders (both backends run it; see
+// internal/sql_repositories.h), its tables as the next migration in migrations.cc, an
+// accessor below, and tests instantiated for both backends (tests/store/backends.h).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "store/db.h"
+#include "store/migrations.h"
+#include "store/registrations.h"
+#include "store/sip_credentials.h"
+#include "store/sip_domains.h"
+
+namespace store {
+
+struct StoreOptions {
+  DatabaseOptions database;
+  int64_t now_unix = 0;  // applied_at of migrations; 0 = the system clock
+};
+
+class Store {
+ public:
+  // `url` is config's store.url: "sqlite:PATH" or "postgresql://USER:PASSWORD@HOST:PORT/DB".
+  // Fails with a reason naming the URL (password hidden) when the database cannot be opened,
+  // a migration fails, or the schema is newer than this build (kUnsupported).
+  static common::Result<std::unique_ptr<Store>> open(const std::string& url,
+                                                     StoreOptions options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Registrations& registrations() { return *registrations_; }
+  SipCredentials& sipCredentials() { return *sip_credentials_; }
+  SipDomains& sipDomains() { return *sip_domains_; }
+
+  // What open() did to the schema (applied is empty on a database already up to date).
+  const MigrationReport& migrations() const { return report_; }
+  // The database layer, for repositories added to this part and for tests.
+  Database& database() { return *db_; }
+
+ private:
+  Store() = default;
+  std::unique_ptr<Database> db_;
+  MigrationReport report_;
+  std::unique_ptr<Registrations> registrations_;
+  std::unique_ptr<SipCredentials> sip_credentials_;
+  std::unique_ptr<SipDomains> sip_domains_;
+};
+
+}  // namespace store
