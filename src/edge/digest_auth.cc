@@ -161,7 +161,9 @@ DigestAuth::Outcome DigestAuth::inspect(const sip::Message& request, sip::Header
   // The digest-uri names the Request-URI (§22.4); compared as URIs, since clients differ in
   // escaping and parameter order.
   auto uri = sip::Uri::parse(*cred->uri());
-  if (!uri || !sip::equivalent(*uri, request.requestUri()))
+  bool fits = uri && (sip::equivalent(*uri, request.requestUri()) ||
+                      (options_.uri_fits && options_.uri_fits(*uri, request)));
+  if (!fits)
     return outcome(Verdict::kForbidden, user, "digest uri is not the Request-URI");
   return outcome(Verdict::kNeedsHa1, user, "");
 }

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -50,6 +51,10 @@ class DigestAuth {
                                                  sip::DigestAlgorithm::kMd5};
     // Nonces remembered for replay detection before the oldest are forgotten.
     size_t max_tracked_nonces = 1 << 20;
+    // Whether the digest-uri of credentials fits the request. §22.4 asks for the
+    // Request-URI (the default when empty); clients such as SIPp put the server's address
+    // instead, which the edge accepts as long as it names this server.
+    std::function<bool(const sip::Uri& digest_uri, const sip::Message& request)> uri_fits;
   };
 
   enum class Verdict {

@@ -91,8 +91,24 @@ struct EdgeWorker::ProxyContext {
   size_t group = 0;
 };
 
+namespace {
+
+DigestAuth::Options digestOptions(const EdgeOptions& o, const EdgeOptions* live) {
+  DigestAuth::Options d = o.digest;
+  // A digest-uri naming this server (an address of ours or a served domain without a user)
+  // was computed for a request sent here, so it cannot be a replay from elsewhere.
+  d.uri_fits = [live](const sip::Uri& uri, const sip::Message&) {
+    return live->self.isThisServer(uri) ||
+           (uri.user().empty() && !live->self.domains.empty() &&
+            live->self.servesDomain(uri.host()));
+  };
+  return d;
+}
+
+}  // namespace
+
 EdgeShared::EdgeShared(EdgeOptions options, EdgeStore& store)
-    : options_(std::move(options)), store_(store), auth_(options_.digest) {}
+    : options_(std::move(options)), store_(store), auth_(digestOptions(options_, &options_)) {}
 
 common::Status EdgeShared::loadBindings(int64_t now) {
   auto loaded = store_.loadBindings(now);

@@ -418,6 +418,26 @@ TEST_F(TransportTest, TcpOversizedHeaderClosesConnection) {
   EXPECT_EQ(t.stats().parse_errors, 1u);
 }
 
+TEST_F(TransportTest, TcpOneCallKeepsArrivalOrder) {
+  Transport& t = make();
+  Address local = listenOk(t, Protocol::kTcp);
+  asio::io_context io;
+  tcp::socket c(io);
+  c.connect(tcpEp(local));
+  std::string burst;
+  for (int i = 0; i < 50; ++i)
+    burst += request("order@test", "MESSAGE", "TCP", "n=" + std::to_string(i));
+  asio::write(c, asio::buffer(burst));
+  for (int i = 0; i < 50; ++i) {
+    auto got = inbox_.pop();
+    ASSERT_TRUE(got) << i;
+    EXPECT_EQ(got->worker, std::optional<size_t>(workers_.shardOf("order@test")));
+    std::string tail = "\r\n\r\nn=" + std::to_string(i);
+    EXPECT_EQ(got->raw.substr(got->raw.size() - tail.size()), tail);
+  }
+  EXPECT_EQ(t.stats().messages_in, 50u);
+}
+
 TEST_F(TransportTest, TcpConnectionLimit) {
   Options o;
   o.max_connections = 1;

@@ -202,7 +202,7 @@ def build_register(conn, args, cseq, call_id, auth=None, contact=None, expires=N
         f"To: <sip:{args.user}@{args.domain}>",
         f"Call-ID: {call_id}",
         f"CSeq: {cseq} REGISTER",
-        f"Contact: {contact}",
+    ] + ([] if args.query else [f"Contact: {contact}"]) + [
         "Max-Forwards: 70",
         f"Expires: {args.expires if expires is None else expires}",
     ]
@@ -269,6 +269,7 @@ def main():
     r.add_argument("--expires", type=int, default=300)
     r.add_argument("--contact")
     r.add_argument("--replay", action="store_true")
+    r.add_argument("--query", action="store_true", help="no Contact: list the bindings")
     r.add_argument("--wait", type=float, default=0)
     r.add_argument("--timeout", type=float, default=5)
     w = sub.add_parser("raw")

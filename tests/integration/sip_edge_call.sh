@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# A call through the edge with real SIPp peers: bob's SIPp callee is registered (digest, by a
+# second SIPp on his behalf), alice's SIPp caller authenticates (407) and calls bob:
+# INVITE, 180, 200, ACK, BYE, 200 end to end. Then a callee that answers 486 (relayed, not
+# failed over) and a call to a user with no binding (480).
+# Usage: sip_edge_call.sh BINARY
+source "$(dirname "$0")/sip/lib.sh" "$1"
+need sipp
+
+mkdir -p "$WORK/a"
+admin a sip-user add --domain example.com --user alice --password alicepw
+admin a sip-user add --domain example.com --user bob --password bobpw
+admin a sip-user add --domain example.com --user carol --password carolpw
+start_server a --set sip.listen=udp:127.0.0.1:0
+
+# 1. bob answers.
+uas=$(free_udp_port)
+sipp_bg uas -sf "$SIPP_DIR/uas_answer.xml" -p "$uas" -m 1
+sleep 0.3
+sipp_run reg_bob -sf "$SIPP_DIR/register.xml" -m 1 -au bob -ap bobpw -key user bob \
+  -key domain example.com -key contact_port "$uas" -auth_uri example.com "$SRV_UDP" \
+  || fail "bob's REGISTER did not get 200"
+sipp_run call -sf "$SIPP_DIR/uac_call.xml" -m 1 -s alice -au alice -ap alicepw -key callee bob \
+  -key domain example.com "$SRV_UDP" || fail "the call alice -> bob did not complete"
+wait "$LAST_BG" || fail "bob's SIPp did not see the whole call"
+grep -q "^Record-Route: <sip:${SRV_UDP};lr>" "$WORK/uas.msg" || fail "no Record-Route at the callee"
+grep -q "^SIP/2.0 180 Ringing" "$WORK/call.msg" || fail "the caller did not hear 180"
+echo "ok: authenticated call alice -> bob (INVITE/180/200/ACK/BYE/200)"
+
+# 2. carol is busy: the 486 reaches the caller.
+busy=$(free_udp_port)
+sipp_bg busy -sf "$SIPP_DIR/uas_busy.xml" -p "$busy" -m 1
+sleep 0.3
+sipp_run reg_carol -sf "$SIPP_DIR/register.xml" -m 1 -au carol -ap carolpw -key user carol \
+  -key domain example.com -key contact_port "$busy" -auth_uri example.com "$SRV_UDP" \
+  || fail "carol's REGISTER did not get 200"
+sed 's/\[expect\]/486/' "$SIPP_DIR/uac_call_fail.xml" > "$WORK/uac_486.xml"
+sipp_run call486 -sf "$WORK/uac_486.xml" -m 1 -s alice -au alice -ap alicepw -key callee carol \
+  -key domain example.com "$SRV_UDP" || fail "486 was not relayed to the caller"
+wait "$LAST_BG" || fail "carol's SIPp did not get its ACK"
+echo "ok: 486 relayed"
+
+# 3. dave has no binding: 480.
+sed 's/\[expect\]/480/' "$SIPP_DIR/uac_call_fail.xml" > "$WORK/uac_480.xml"
+sipp_run call480 -sf "$WORK/uac_480.xml" -m 1 -s alice -au alice -ap alicepw -key callee dave \
+  -key domain example.com "$SRV_UDP" || fail "a call to an unregistered user did not get 480"
+echo "ok: 480 for a user without bindings"
