@@ -133,6 +133,7 @@ common::Status SipEdge::start() {
     eo.digest.algorithms.push_back(a == "sha-256" ? sip::DigestAlgorithm::kSha256
                                                   : sip::DigestAlgorithm::kMd5);
   }
+  eo.timer_c = std::chrono::seconds(sip.timer_c_seconds);
   eo.registrar.min_expires = sip.min_expires;
   eo.registrar.max_expires = sip.max_expires;
   eo.registrar.default_expires = sip.default_expires;
@@ -155,7 +156,7 @@ common::Status SipEdge::start() {
     s->timers = std::make_unique<transaction::AsioTimers>(loop);
     s->sender = std::make_unique<TransportSender>(*m.transport, loop);
     s->tu = std::make_unique<edge::EdgeWorker>(
-        *m.shared, *s->sender,
+        *m.shared, *s->sender, *s->timers,
         [&loop](std::function<void()> fn) { boost::asio::post(loop, std::move(fn)); });
     s->layer = std::make_unique<transaction::TransactionLayer>(
         *s->sender, *s->timers, transaction::TimerConfig{}, *s->tu, lo);

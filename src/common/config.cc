@@ -39,6 +39,8 @@ const std::vector<Config::KeyInfo>& Config::keys() {
        "seconds a nonce stays fresh; an older one is answered with stale=true", 10, 86400},
       {"sip.auth.secret", Kind::kString, "",
        "key of the nonce HMAC, shared by every node; empty = random at each start"},
+      {"sip.proxy.timer_c", Kind::kInt, "180",
+       "seconds a proxied INVITE may ring unanswered on a branch before it is cancelled", 1, 3600},
       {"sip.registrar.min_expires", Kind::kInt, "60", "shorter registrations get 423", 1, 86400},
       {"sip.registrar.max_expires", Kind::kInt, "3600", "longer registrations are shortened", 1,
        31536000},
@@ -442,6 +444,7 @@ Status Config::resolve() {
   if (sip_.auth_algorithms.empty()) return keyError("sip.auth.algorithms", "must not be empty");
   sip_.nonce_lifetime_seconds = unsigned(*parseInt(one("sip.auth.nonce_lifetime")));
   sip_.auth_secret = one("sip.auth.secret");
+  sip_.timer_c_seconds = unsigned(*parseInt(one("sip.proxy.timer_c")));
   sip_.min_expires = unsigned(*parseInt(one("sip.registrar.min_expires")));
   sip_.max_expires = unsigned(*parseInt(one("sip.registrar.max_expires")));
   sip_.default_expires = unsigned(*parseInt(one("sip.registrar.default_expires")));

@@ -56,6 +56,7 @@ struct SipConfig {
   std::vector<std::string> auth_algorithms;  // "md5", "sha-256", in challenge order
   unsigned nonce_lifetime_seconds = 300;
   std::string auth_secret;
+  unsigned timer_c_seconds = 180;
   unsigned min_expires = 60;
   unsigned max_expires = 3600;
   unsigned default_expires = 3600;

@@ -73,6 +73,9 @@ struct EdgeWorker::Branch {
   transaction::ClientId client = 0;
   bool started = false;
   bool done = false;
+  bool timed_out = false;    // timer C fired: the branch counts as 408 whatever ends it
+  bool provisional = false;  // a 1xx (other than 100) arrived
+  transaction::TimerId timer_c = 0;
   int final_status = 0;
   std::string final_response;  // wire bytes without our Via, kept for the best-response choice
 };
@@ -98,9 +101,8 @@ DigestAuth::Options digestOptions(const EdgeOptions& o, const EdgeOptions* live)
   // A digest-uri naming this server (an address of ours or a served domain without a user)
   // was computed for a request sent here, so it cannot be a replay from elsewhere.
   d.uri_fits = [live](const sip::Uri& uri, const sip::Message&) {
-    return live->self.isThisServer(uri) ||
-           (uri.user().empty() && !live->self.domains.empty() &&
-            live->self.servesDomain(uri.host()));
+    return live->self.isThisServer(uri) || (uri.user().empty() && !live->self.domains.empty() &&
+                                            live->self.servesDomain(uri.host()));
   };
   return d;
 }
@@ -119,10 +121,21 @@ common::Status EdgeShared::loadBindings(int64_t now) {
   return {};
 }
 
-EdgeWorker::EdgeWorker(EdgeShared& shared, transaction::Sender& sender, Post post, Clock clock)
-    : shared_(shared), sender_(sender), post_(std::move(post)), clock_(std::move(clock)) {}
+EdgeWorker::EdgeWorker(EdgeShared& shared, transaction::Sender& sender, transaction::Timers& timers,
+                       Post post, Clock clock)
+    : shared_(shared),
+      sender_(sender),
+      timers_(timers),
+      post_(std::move(post)),
+      clock_(std::move(clock)) {}
 
-EdgeWorker::~EdgeWorker() = default;
+EdgeWorker::~EdgeWorker() {
+  for (auto& [id, ctx] : proxies_) {
+    for (Branch& b : ctx->branches) {
+      if (b.timer_c != 0) timers_.cancel(b.timer_c);
+    }
+  }
+}
 
 int64_t EdgeWorker::now() const {
   if (clock_) return clock_();
@@ -496,6 +509,7 @@ void EdgeWorker::startBranch(ProxyContext& ctx, size_t index) {
   if (it == proxies_.end()) return;
   it->second->branches[index].client = *client;
   shared_.counters().proxied.fetch_add(1, std::memory_order_relaxed);
+  if (it->second->invite) armTimerC(*it->second, index);
   if (it->second->cancelled) (void)layer_->cancel(*client);
 }
 
@@ -507,6 +521,8 @@ void EdgeWorker::onBranchResponse(uint64_t ctx_id, size_t index, const sip::Mess
   int status = response.statusCode();
   if (status == 100) return;  // §16.7 step 5: never forwarded
   if (status < 200) {
+    br.provisional = true;
+    if (ctx.invite && !br.done) armTimerC(ctx, index);  // §16.7 step 2: restarts timer C
     if (ctx.answered) return;
     if (auto bytes = withoutTopVia(response)) (void)layer_->respond(ctx.server, std::move(*bytes));
     return;
@@ -518,6 +534,8 @@ void EdgeWorker::onBranchResponse(uint64_t ctx_id, size_t index, const sip::Mess
     bool first = !ctx.answered;
     ctx.answered = true;
     br.done = true;
+    if (br.timer_c != 0) timers_.cancel(br.timer_c);
+    br.timer_c = 0;
     br.final_status = status;
     if (first) {
       for (Branch& other : ctx.branches) {
@@ -528,7 +546,13 @@ void EdgeWorker::onBranchResponse(uint64_t ctx_id, size_t index, const sip::Mess
   }
   if (br.done) return;
   br.done = true;
-  br.final_status = status;
+  if (br.timer_c != 0) timers_.cancel(br.timer_c);
+  br.timer_c = 0;
+  br.final_status = br.timed_out ? 408 : status;
+  if (br.timed_out) {
+    maybeFinish(ctx);
+    return;
+  }
   if (auto bytes = withoutTopVia(response)) br.final_response = std::move(*bytes);
   if (status >= 600 && !ctx.answered) {
     // §16.7 step 5: a 6xx ends the search; the others are cancelled.
@@ -547,8 +571,33 @@ void EdgeWorker::onBranchFailure(uint64_t ctx_id, size_t index, int status) {
   Branch& br = it->second->branches[index];
   if (br.done) return;
   br.done = true;
-  br.final_status = status;
+  if (br.timer_c != 0) timers_.cancel(br.timer_c);
+  br.timer_c = 0;
+  br.final_status = br.timed_out ? 408 : status;
   maybeFinish(*it->second);
+}
+
+void EdgeWorker::armTimerC(ProxyContext& ctx, size_t index) {
+  Branch& br = ctx.branches[index];
+  if (br.timer_c != 0) timers_.cancel(br.timer_c);
+  uint64_t cid = ctx.id;
+  br.timer_c =
+      timers_.schedule(shared_.options().timer_c, [this, cid, index] { onTimerC(cid, index); });
+}
+
+void EdgeWorker::onTimerC(uint64_t ctx_id, size_t index) {
+  auto it = proxies_.find(ctx_id);
+  if (it == proxies_.end()) return;
+  Branch& br = it->second->branches[index];
+  br.timer_c = 0;
+  if (br.done) return;
+  // No answer in time: cancel the branch; its 487 (or the CANCEL's own timeout) ends it,
+  // counted as a 408.
+  br.timed_out = true;
+  bool cancelled = br.client != 0 && layer_->cancel(br.client);
+  // Without a provisional response the CANCEL waits for one that may never come: the branch
+  // ends here as a 408 (§16.8), its transaction runs on until timer B.
+  if (!cancelled || !br.provisional) onBranchFailure(ctx_id, index, 408);
 }
 
 void EdgeWorker::maybeFinish(ProxyContext& ctx) {
@@ -593,6 +642,9 @@ void EdgeWorker::maybeFinish(ProxyContext& ctx) {
 void EdgeWorker::finishContext(uint64_t ctx_id) {
   auto it = proxies_.find(ctx_id);
   if (it == proxies_.end()) return;
+  for (Branch& b : it->second->branches) {
+    if (b.timer_c != 0) timers_.cancel(b.timer_c);
+  }
   context_of_server_.erase(it->second->server);
   proxies_.erase(it);
 }

@@ -26,6 +26,7 @@
 #include "edge/persistence.h"
 #include "edge/proxy_rules.h"
 #include "edge/registrar.h"
+#include "transaction/timers.h"
 #include "transaction/transaction_layer.h"
 #include "transport/flow.h"
 
@@ -39,6 +40,9 @@ struct EdgeOptions {
   RegistrarOptions registrar;
   // Listeners that take REGISTER only; every other method is answered 501 there.
   std::vector<std::pair<transport::Protocol, transport::Address>> registrar_only;
+  // Timer C (§16.6 step 11): how long a proxied INVITE may ring on one branch before the
+  // branch is cancelled and counts as a 408 (no answer).
+  std::chrono::milliseconds timer_c{std::chrono::minutes(3)};
   // The Server header of responses generated here.
   std::string user_agent = "Switchboard";
 };
@@ -85,7 +89,8 @@ class EdgeWorker final : public transaction::TransactionUser {
 
   // `post` runs a function later on this worker's thread (results of store calls);
   // `sender` carries what is forwarded statelessly (2xx ACKs, stray 2xx retransmissions).
-  EdgeWorker(EdgeShared& shared, transaction::Sender& sender, Post post, Clock clock = {});
+  EdgeWorker(EdgeShared& shared, transaction::Sender& sender, transaction::Timers& timers,
+             Post post, Clock clock = {});
   ~EdgeWorker() override;
   void attach(transaction::TransactionLayer& layer) { layer_ = &layer; }
 
@@ -128,6 +133,8 @@ class EdgeWorker final : public transaction::TransactionUser {
   void onBranchFailure(uint64_t ctx_id, size_t index, int status);
   void maybeFinish(ProxyContext& ctx);
   void finishContext(uint64_t ctx_id);
+  void armTimerC(ProxyContext& ctx, size_t index);
+  void onTimerC(uint64_t ctx_id, size_t index);
 
   // The flow to reach a registered contact: its own address when it is reachable as written,
   // else the flow the REGISTER came from (NAT).
@@ -144,6 +151,7 @@ class EdgeWorker final : public transaction::TransactionUser {
 
   EdgeShared& shared_;
   transaction::Sender& sender_;
+  transaction::Timers& timers_;
   Post post_;
   Clock clock_;
   transaction::TransactionLayer* layer_ = nullptr;

@@ -2,7 +2,9 @@
 # A call through the edge with real SIPp peers: bob's SIPp callee is registered (digest, by a
 # second SIPp on his behalf), alice's SIPp caller authenticates (407) and calls bob:
 # INVITE, 180, 200, ACK, BYE, 200 end to end. Then a callee that answers 486 (relayed, not
-# failed over) and a call to a user with no binding (480).
+# failed over), a call to a user with no binding (480), a parallel fork to two bindings of
+# one user (one answers, the other is cancelled), a caller's CANCEL propagated to the
+# callee, and no answer (timer C: the ringing callee is cancelled, the caller gets 408).
 # Usage: sip_edge_call.sh BINARY
 source "$(dirname "$0")/sip/lib.sh" "$1"
 need sipp
@@ -11,7 +13,9 @@ mkdir -p "$WORK/a"
 admin a sip-user add --domain example.com --user alice --password alicepw
 admin a sip-user add --domain example.com --user bob --password bobpw
 admin a sip-user add --domain example.com --user carol --password carolpw
-start_server a --set sip.listen=udp:127.0.0.1:0
+admin a sip-user add --domain example.com --user erin --password erinpw
+admin a sip-user add --domain example.com --user frank --password frankpw
+start_server a --set sip.listen=udp:127.0.0.1:0 --set sip.proxy.timer_c=2
 
 # 1. bob answers.
 uas=$(free_udp_port)
@@ -45,3 +49,48 @@ sed 's/\[expect\]/480/' "$SIPP_DIR/uac_call_fail.xml" > "$WORK/uac_480.xml"
 sipp_run call480 -sf "$WORK/uac_480.xml" -m 1 -s alice -au alice -ap alicepw -key callee dave \
   -key domain example.com "$SRV_UDP" || fail "a call to an unregistered user did not get 480"
 echo "ok: 480 for a user without bindings"
+
+# 4. Parallel fork: erin has two bindings; one answers, the other rings and gets CANCEL.
+p1=$(free_udp_port)
+p2=$(free_udp_port)
+sipp_bg fork_answer -sf "$SIPP_DIR/uas_answer.xml" -p "$p1" -m 1
+pid_answer=$LAST_BG
+sipp_bg fork_ring -sf "$SIPP_DIR/uas_ring_cancel.xml" -p "$p2" -m 1
+pid_ring=$LAST_BG
+sleep 0.3
+for port in "$p1" "$p2"; do
+  sipp_run "reg_erin_$port" -sf "$SIPP_DIR/register.xml" -m 1 -au erin -ap erinpw -key user erin \
+    -key domain example.com -key contact_port "$port" -auth_uri example.com "$SRV_UDP" \
+    || fail "erin's REGISTER for $port"
+done
+sipp_run fork -sf "$SIPP_DIR/uac_call.xml" -m 1 -s alice -au alice -ap alicepw -key callee erin \
+  -key domain example.com "$SRV_UDP" || fail "the forked call was not answered"
+wait "$pid_answer" || fail "the answering branch did not complete"
+wait "$pid_ring" || fail "the other branch was not cancelled (CANCEL, 487, ACK)"
+echo "ok: parallel fork, 2xx forwarded, other branch cancelled"
+
+# 5. The caller cancels: CANCEL reaches the ringing callee, 487 comes back.
+p3=$(free_udp_port)
+sipp_bg cancel_callee -sf "$SIPP_DIR/uas_ring_cancel.xml" -p "$p3" -m 1
+sleep 0.3
+sipp_run reg_frank -sf "$SIPP_DIR/register.xml" -m 1 -au frank -ap frankpw -key user frank \
+  -key domain example.com -key contact_port "$p3" -auth_uri example.com "$SRV_UDP" \
+  || fail "frank's REGISTER"
+sipp_run cancel -sf "$SIPP_DIR/uac_cancel.xml" -m 1 -s alice -au alice -ap alicepw -key callee frank \
+  -key domain example.com "$SRV_UDP" || fail "the caller's CANCEL did not end the call with 487"
+wait "$LAST_BG" || fail "the callee did not see CANCEL/ACK"
+echo "ok: caller CANCEL propagated"
+
+# 6. No answer: frank rings past timer C (2 s): the branch is cancelled, the caller gets 408.
+p4=$(free_udp_port)
+sipp_bg noanswer_callee -sf "$SIPP_DIR/uas_ring_cancel.xml" -p "$p4" -m 1
+sleep 0.3
+sipp_run reg_frank2 -sf "$SIPP_DIR/register.xml" -m 1 -au frank -ap frankpw -key user frank \
+  -key domain example.com -key contact_port "$p4" -auth_uri example.com "$SRV_UDP" \
+  || fail "frank's second REGISTER"
+# Only the new binding should ring: remove the old one first (its SIPp has exited).
+sed 's/\[expect\]/408/' "$SIPP_DIR/uac_call_fail.xml" > "$WORK/uac_408.xml"
+sipp_run noanswer -sf "$WORK/uac_408.xml" -m 1 -s alice -au alice -ap alicepw -key callee frank \
+  -key domain example.com "$SRV_UDP" || fail "no answer did not give 408"
+wait "$LAST_BG" || fail "the unanswered callee was not cancelled"
+echo "ok: no answer -> CANCEL to the callee, 408 to the caller"
