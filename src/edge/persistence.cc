@@ -107,23 +107,65 @@ void EdgeStore::findHa1(const std::string& domain, const std::string& user, cons
 
 void EdgeStore::saveRegistration(const RegisterPlan& plan, const Back& back,
                                  std::function<void(common::Status)> done) {
-  std::vector<store::Binding> upserts;
-  upserts.reserve(plan.upserts.size());
-  for (const Binding& b : plan.upserts) upserts.push_back(toStored(b));
-  auto task = [this, aor = plan.aor, upserts = std::move(upserts), removed = plan.removed, back,
-               done]() mutable {
-    common::Status st;
-    for (const store::Binding& b : upserts) {
-      st = db_.registrations().upsert(b);
-      if (!st) break;
+  PendingWrite w;
+  w.upserts.reserve(plan.upserts.size());
+  for (const Binding& b : plan.upserts) w.upserts.push_back(toStored(b));
+  for (const std::string& c : plan.removed) w.removals.emplace_back(plan.aor, c);
+  w.back = back;
+  w.done = std::move(done);
+  bool schedule = false;
+  {
+    std::lock_guard lock(write_mu_);
+    pending_.push_back(std::move(w));
+    if (!writer_scheduled_) writer_scheduled_ = schedule = true;
+  }
+  if (!schedule) return;
+  if (auto st = pool_.post([this] { drainWrites(); }); !st) {
+    // The pool refuses: fail what is queued (the registrar answers 500, the UA retries).
+    std::vector<PendingWrite> failed;
+    {
+      std::lock_guard lock(write_mu_);
+      failed.swap(pending_);
+      writer_scheduled_ = false;
     }
-    for (size_t i = 0; st && i < removed.size(); ++i) {
-      auto r = db_.registrations().remove(aor, removed[i]);
-      if (!r) st = r.error();
+    for (PendingWrite& f : failed) f.done(st.error());
+  }
+}
+
+void EdgeStore::drainWrites() {
+  // Group commit: every REGISTER that arrived while the previous batch was being written goes
+  // into the next transaction, so the store sees one commit per batch, not one per REGISTER,
+  // and each REGISTER is still answered only after its binding is committed.
+  for (;;) {
+    std::vector<PendingWrite> batch;
+    {
+      std::lock_guard lock(write_mu_);
+      if (pending_.empty()) {
+        writer_scheduled_ = false;
+        return;
+      }
+      batch.swap(pending_);
     }
-    back([done = std::move(done), st = std::move(st)]() mutable { done(std::move(st)); });
-  };
-  if (auto st = pool_.post(std::move(task)); !st) done(st.error());
+    std::vector<store::Binding> upserts;
+    std::vector<std::pair<std::string, std::string>> removals;
+    for (const PendingWrite& w : batch) {
+      upserts.insert(upserts.end(), w.upserts.begin(), w.upserts.end());
+      removals.insert(removals.end(), w.removals.begin(), w.removals.end());
+    }
+    common::Status st = db_.registrations().apply(upserts, removals);
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    if (!st && batch.size() > 1) {
+      // One bad binding must not fail the others: write them one by one.
+      for (PendingWrite& w : batch) {
+        common::Status one = db_.registrations().apply(w.upserts, w.removals);
+        w.back([done = std::move(w.done), one]() mutable { done(one); });
+      }
+      continue;
+    }
+    for (PendingWrite& w : batch) {
+      w.back([done = std::move(w.done), st]() mutable { done(st); });
+    }
+  }
 }
 
 void EdgeStore::purgeExpired(int64_t now) {

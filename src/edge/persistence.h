@@ -5,6 +5,7 @@
 // before the registrar answers, as DESIGN.md promises.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -53,9 +54,19 @@ class EdgeStore {
   common::Result<std::vector<Binding>> loadBindings(int64_t now);
 
   uint64_t cacheHits() const;
+  // Store transactions that wrote bindings (each carries one or more REGISTERs).
+  uint64_t writeBatches() const { return batches_.load(std::memory_order_relaxed); }
   uint64_t cacheMisses() const;
 
  private:
+  struct PendingWrite {
+    std::vector<store::Binding> upserts;
+    std::vector<std::pair<std::string, std::string>> removals;
+    Back back;
+    std::function<void(common::Status)> done;
+  };
+  void drainWrites();
+
   struct Cached {
     std::optional<Ha1> ha1;
     std::chrono::steady_clock::time_point until;
@@ -67,6 +78,10 @@ class EdgeStore {
   std::unordered_map<std::string, Cached> cache_;  // "domain\nuser"
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
+  std::mutex write_mu_;
+  std::vector<PendingWrite> pending_;
+  bool writer_scheduled_ = false;
+  std::atomic<uint64_t> batches_{0};
 };
 
 }  // namespace edge

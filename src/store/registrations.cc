@@ -130,46 +130,68 @@ common::Result<std::vector<Binding>> toBindings(common::Result<std::vector<Row>>
   return out;
 }
 
+constexpr std::string_view kDeleteOne =
+    "DELETE FROM sip_registrations WHERE aor = ? AND contact = ?";
+
+// One upsert on a Database (autocommit) or inside a transaction (Tx).
+template <typename Exec>
+common::Status upsertWith(Exec& exec, const Binding& b) {
+  auto aor = normalizeAor(b.aor);
+  if (!aor) return aor.error();
+  if (b.contact.empty())
+    return makeError(ErrorCode::kInvalidArgument, "store: binding without a contact");
+  if (b.q < 0 || b.q > 1000)
+    return makeError(ErrorCode::kInvalidArgument,
+                     "store: binding q " + std::to_string(b.q) + " is outside 0..1000");
+  for (const std::string& p : b.path)
+    if (p.empty() || p.find_first_of("\r\n") != std::string::npos)
+      return makeError(ErrorCode::kInvalidArgument,
+                       "store: binding path entry is empty or holds CR/LF");
+  static const std::string sql =
+      "INSERT INTO sip_registrations (" + std::string(kColumns) +
+      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      " ON CONFLICT (aor, contact) DO UPDATE SET"
+      " instance_id = excluded.instance_id, reg_id = excluded.reg_id,"
+      " call_id = excluded.call_id, cseq = excluded.cseq, expires_at = excluded.expires_at,"
+      " q = excluded.q, path = excluded.path, flow = excluded.flow,"
+      " flow_local = excluded.flow_local, flow_connection_id = excluded.flow_connection_id,"
+      " user_agent = excluded.user_agent, updated_at = excluded.updated_at";
+  Value reg_id = nullptr;
+  if (b.reg_id) reg_id = int64_t{*b.reg_id};
+  auto n =
+      exec.exec(sql, {*aor, b.contact, nullable(b.instance_id), reg_id, b.call_id, int64_t{b.cseq},
+                      b.expires_at, int64_t{b.q}, joinPath(b.path), b.flow.remote, b.flow.local,
+                      b.flow.connection_id, b.user_agent, b.updated_at});
+  if (!n) return n.error();
+  return {};
+}
+
 class SqlRegistrations final : public Registrations {
  public:
   explicit SqlRegistrations(Database& db) : db_(db) {}
 
-  common::Status upsert(const Binding& b) override {
-    auto aor = normalizeAor(b.aor);
-    if (!aor) return aor.error();
-    if (b.contact.empty())
-      return makeError(ErrorCode::kInvalidArgument, "store: binding without a contact");
-    if (b.q < 0 || b.q > 1000)
-      return makeError(ErrorCode::kInvalidArgument,
-                       "store: binding q " + std::to_string(b.q) + " is outside 0..1000");
-    for (const std::string& p : b.path)
-      if (p.empty() || p.find_first_of("\r\n") != std::string::npos)
-        return makeError(ErrorCode::kInvalidArgument,
-                         "store: binding path entry is empty or holds CR/LF");
-    static const std::string sql =
-        "INSERT INTO sip_registrations (" + std::string(kColumns) +
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (aor, contact) DO UPDATE SET"
-        " instance_id = excluded.instance_id, reg_id = excluded.reg_id,"
-        " call_id = excluded.call_id, cseq = excluded.cseq, expires_at = excluded.expires_at,"
-        " q = excluded.q, path = excluded.path, flow = excluded.flow,"
-        " flow_local = excluded.flow_local, flow_connection_id = excluded.flow_connection_id,"
-        " user_agent = excluded.user_agent, updated_at = excluded.updated_at";
-    Value reg_id = nullptr;
-    if (b.reg_id) reg_id = int64_t{*b.reg_id};
-    auto n =
-        db_.exec(sql, {*aor, b.contact, nullable(b.instance_id), reg_id, b.call_id, int64_t{b.cseq},
-                       b.expires_at, int64_t{b.q}, joinPath(b.path), b.flow.remote, b.flow.local,
-                       b.flow.connection_id, b.user_agent, b.updated_at});
-    if (!n) return n.error();
-    return {};
+  common::Status upsert(const Binding& b) override { return upsertWith(db_, b); }
+
+  common::Status apply(const std::vector<Binding>& upserts,
+                       const std::vector<std::pair<std::string, std::string>>& removals) override {
+    return db_.transaction([&](Tx& tx) -> common::Status {
+      for (const Binding& b : upserts) {
+        if (auto st = upsertWith(tx, b); !st) return st;
+      }
+      for (const auto& [aor, contact] : removals) {
+        auto key = normalizeAor(aor);
+        if (!key) return key.error();
+        auto n = tx.exec(kDeleteOne, {*key, contact});
+        if (!n) return n.error();
+      }
+      return {};
+    });
   }
 
   common::Result<bool> remove(std::string_view aor, std::string_view contact) override {
     auto key = normalizeAor(aor);
     if (!key) return key.error();
-    auto n = db_.exec("DELETE FROM sip_registrations WHERE aor = ? AND contact = ?",
-                      {*key, std::string(contact)});
+    auto n = db_.exec(kDeleteOne, {*key, std::string(contact)});
     if (!n) return n.error();
     return *n > 0;
   }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -56,6 +57,11 @@ class Registrations {
   // Inserts or replaces the binding of (aor, contact). kInvalidArgument for an AoR that is
   // not a URI, an empty contact, q outside 0..1000 or a path entry that is empty or has CR/LF.
   virtual common::Status upsert(const Binding& binding) = 0;
+  // Upserts and removals (aor, contact) in one transaction: all or nothing. The registrar
+  // batches the writes of many REGISTERs this way (one commit instead of one each).
+  virtual common::Status apply(
+      const std::vector<Binding>& upserts,
+      const std::vector<std::pair<std::string, std::string>>& removals) = 0;
   // Whether a binding was removed.
   virtual common::Result<bool> remove(std::string_view aor, std::string_view contact) = 0;
   virtual common::Result<int64_t> removeAll(std::string_view aor) = 0;

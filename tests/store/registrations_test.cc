@@ -83,6 +83,29 @@ TEST_P(RegistrationsTest, OptionalFieldsStayEmpty) {
   EXPECT_TRUE((*list)[0].path.empty());
 }
 
+TEST_P(RegistrationsTest, ApplyWritesABatchAtomically) {
+  auto s = openStore();
+  ASSERT_TRUE(s);
+  Registrations& r = s->registrations();
+  ASSERT_TRUE(r.upsert(makeBinding("sip:a@x.com", "sip:a@1.1.1.1", 1000)));
+  // Upserts and a removal in one transaction.
+  auto st = r.apply({makeBinding("sip:a@x.com", "sip:a@2.2.2.2", 1000),
+                     makeBinding("sip:b@x.com", "sip:b@3.3.3.3", 1000)},
+                    {{"sip:a@x.com", "sip:a@1.1.1.1"}});
+  ASSERT_TRUE(st) << st.error().reason;
+  EXPECT_EQ(*r.count(), 2);
+  ASSERT_EQ(r.list("sip:a@x.com", 0)->size(), 1u);
+  EXPECT_EQ((*r.list("sip:a@x.com", 0))[0].contact, "sip:a@2.2.2.2");
+  // One bad binding (q out of range) fails the whole batch: nothing of it is written.
+  Binding bad = makeBinding("sip:c@x.com", "sip:c@4.4.4.4", 1000);
+  bad.q = 5000;
+  EXPECT_FALSE(r.apply({makeBinding("sip:d@x.com", "sip:d@5.5.5.5", 1000), bad},
+                       {{"sip:b@x.com", "sip:b@3.3.3.3"}}));
+  EXPECT_EQ(*r.count(), 2);
+  EXPECT_TRUE(r.list("sip:d@x.com", 0)->empty());
+  EXPECT_EQ(r.list("sip:b@x.com", 0)->size(), 1u);
+}
+
 TEST_P(RegistrationsTest, RefreshReplacesTheBindingOfTheSameContact) {
   auto s = openStore();
   ASSERT_TRUE(s);
