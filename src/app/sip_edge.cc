@@ -124,6 +124,7 @@ common::Status SipEdge::start() {
 
   edge::EdgeOptions eo;
   eo.self.domains = sip.domains;
+  eo.redirect_domains = sip.redirect_domains;
   eo.auth_register = sip.auth_register;
   eo.auth_calls = sip.auth_calls;
   eo.digest.secret = sip.auth_secret;

@@ -24,6 +24,8 @@ const std::vector<Config::KeyInfo>& Config::keys() {
        16 << 20},
       {"sip.workers", Kind::kInt, "0", "SIP worker threads; 0 = one per core", 0, 1024},
       {"sip.domains", Kind::kList, "", "SIP domains served; empty = whatever the request names"},
+      {"sip.redirect_domains", Kind::kList, "",
+       "domains answered by redirect (302 with the bindings as Contacts) instead of proxying"},
       {"sip.registrar_only", Kind::kList, "",
        "listeners (as written in sip.listen) that take REGISTER only; others get 501"},
       {"sip.tls.certificate", Kind::kString, "", "PEM certificate for tls: and wss: listeners"},
@@ -416,6 +418,9 @@ Status Config::resolve() {
   sip_.domains.clear();
   for (const std::string& d : values_.find("sip.domains")->second)
     sip_.domains.push_back(toLower(d));
+  sip_.redirect_domains.clear();
+  for (const std::string& d : values_.find("sip.redirect_domains")->second)
+    sip_.redirect_domains.push_back(toLower(d));
   sip_.registrar_only.clear();
   for (std::string& s : values_.find("sip.registrar_only")->second) {
     auto l = ListenSpec::parse(s);

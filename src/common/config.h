@@ -48,7 +48,8 @@ struct SipConfig {
   size_t max_message_bytes = 65536;
   unsigned workers = 1;              // resolved: `sip.workers: 0` in the file means one per core
   std::vector<std::string> domains;  // lower case; empty = any
-  std::vector<ListenSpec> registrar_only;  // a subset of listen
+  std::vector<std::string> redirect_domains;  // lower case
+  std::vector<ListenSpec> registrar_only;     // a subset of listen
   std::string tls_certificate;
   std::string tls_key;
   bool auth_register = true;

@@ -275,6 +275,10 @@ void EdgeWorker::onRequest(ServerId id, const sip::Message& request, const trans
     return reject(id, 403, "Relaying Denied");
   std::string aor = canonicalAor(ruri);
   if (aor.empty()) return reject(id, 404, "Not Found");
+  const std::string domain = common::toLower(ruri.host());
+  if (std::find(opt.redirect_domains.begin(), opt.redirect_domains.end(), domain) !=
+      opt.redirect_domains.end())
+    return redirect(id, aor);
   if (opt.auth_calls && request.method() != sip::Method::kAck) {
     const auto& from_hdr = request.from();
     if (!from_hdr) return reject(id, 400, "Bad From");
@@ -474,6 +478,24 @@ void EdgeWorker::forkToBindings(ServerId id, const std::string& aor, bool route_
   ProxyContext& ref = *ctx;
   proxies_[cid] = std::move(ctx);
   startGroup(ref);
+}
+
+void EdgeWorker::redirect(ServerId id, const std::string& aor) {
+  // A redirect server (§8.3.1): the bindings go back as Contacts, best q first; the caller
+  // tries them itself. No authentication: nothing is relayed on the caller's behalf.
+  auto bindings = shared_.location().lookup(aor, now());
+  if (bindings.empty()) return reject(id, 480, "Temporarily Unavailable");
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const Binding& b : bindings) {
+    std::string v = "<" + b.contact + ">";
+    if (b.q != 1000) {
+      std::string q = std::to_string(1000 + b.q).substr(1);
+      while (!q.empty() && q.back() == '0') q.pop_back();
+      v += ";q=0." + (q.empty() ? std::string("0") : q);
+    }
+    headers.emplace_back("Contact", std::move(v));
+  }
+  answer(id, 302, "Moved Temporarily", headers);
 }
 
 void EdgeWorker::startGroup(ProxyContext& ctx) {

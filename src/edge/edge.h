@@ -38,6 +38,8 @@ struct EdgeOptions {
   bool auth_calls = true;
   DigestAuth::Options digest;
   RegistrarOptions registrar;
+  // Served domains answered by redirect (302) instead of proxying; lower case.
+  std::vector<std::string> redirect_domains;
   // Listeners that take REGISTER only; every other method is answered 501 there.
   std::vector<std::pair<transport::Protocol, transport::Address>> registrar_only;
   // Timer C (§16.6 step 11): how long a proxied INVITE may ring on one branch before the
@@ -126,6 +128,7 @@ class EdgeWorker final : public transaction::TransactionUser {
   void proxyRequest(transaction::ServerId id, const sip::Message& request,
                     const transport::Flow& from, bool route_popped);
   void forkToBindings(transaction::ServerId id, const std::string& aor, bool route_popped);
+  void redirect(transaction::ServerId id, const std::string& aor);
 
   void startGroup(ProxyContext& ctx);
   void startBranch(ProxyContext& ctx, size_t index);

@@ -94,3 +94,15 @@ sipp_run noanswer -sf "$WORK/uac_408.xml" -m 1 -s alice -au alice -ap alicepw -k
   -key domain example.com "$SRV_UDP" || fail "no answer did not give 408"
 wait "$LAST_BG" || fail "the unanswered callee was not cancelled"
 echo "ok: no answer -> CANCEL to the callee, 408 to the caller"
+
+# 7. Redirect mode: a domain configured so answers 302 with the bindings as Contacts.
+stop_server
+admin d sip-user add --domain redirect.example.com --user rita --password ritapw
+start_server d --set sip.listen=udp:127.0.0.1:0 --set sip.redirect_domains=redirect.example.com
+sipp_run reg_rita -sf "$SIPP_DIR/register.xml" -m 1 -au rita -ap ritapw -key user rita \
+  -key domain redirect.example.com -key contact_port 5999 -auth_uri redirect.example.com "$SRV_UDP" \
+  || fail "rita's REGISTER"
+sipp_run redirect -sf "$SIPP_DIR/uac_redirect.xml" -m 1 -s alice -key callee rita \
+  -key domain redirect.example.com "$SRV_UDP" || fail "no 302 from the redirect domain"
+grep -q "^Contact: <sip:rita@127.0.0.1:5999>" "$WORK/redirect.msg" || fail "302 without the binding"
+echo "ok: redirect mode: 302 with the binding as Contact"
