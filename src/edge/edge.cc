@@ -399,14 +399,17 @@ common::Result<sip::Message> EdgeWorker::branchRequest(const sip::Message& reque
   if (new_ruri) e.setRequestUri(std::move(*new_ruri));
   if (auto stamped = stampedVia(request.vias()->front(), from.remote)) e.replaceTopVia(*stamped);
   std::string branch = makeBranch(loopHash(request), ++branch_counter_);
-  e.pushVia(ourVia(target, branch));
+  transport::Flow out = target;
+  out.local = routableLocal(target.local, target.remote);
+  e.pushVia(ourVia(out, branch));
   if (pop_route) e.popRoute();
   if (record_route) {
-    // Two entries when the request changes transport (or family), so each side routes to
+    // Two entries when the request changes transport (or address), so each side routes to
     // the address it can reach (RFC 5658 double record-routing).
-    e.addRecordRoute(ourRecordRoute(from.protocol, from.local));
-    if (target.protocol != from.protocol || target.local.ip != from.local.ip)
-      e.addRecordRoute(ourRecordRoute(target.protocol, target.local));
+    transport::Address in_local = routableLocal(from.local, from.remote);
+    e.addRecordRoute(ourRecordRoute(from.protocol, in_local));
+    if (out.protocol != from.protocol || out.local.ip != in_local.ip)
+      e.addRecordRoute(ourRecordRoute(out.protocol, out.local));
   }
   e.decrementMaxForwards();
   for (const std::string& p : path) e.addHeader("Route", p);
@@ -721,7 +724,9 @@ void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
   if (auto stamped = stampedVia(ack.vias()->front(), from.remote)) e.replaceTopVia(*stamped);
   // Stateless: the branch is a function of the request, so a retransmitted ACK gets the
   // same one (§16.11).
-  e.pushVia(ourVia(*target, makeBranch(loopHash(ack), 0)));
+  transport::Flow out = *target;
+  out.local = routableLocal(target->local, target->remote);
+  e.pushVia(ourVia(out, makeBranch(loopHash(ack), 0)));
   if (pop) e.popRoute();
   e.decrementMaxForwards();
   shared_.counters().forwarded_stateless.fetch_add(1, std::memory_order_relaxed);

@@ -1,6 +1,8 @@
 #include "edge/proxy_rules.h"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/udp.hpp>
 
 #include "common/strings.h"
 
@@ -46,13 +48,14 @@ uint16_t defaultPort(transport::Protocol p) {
 bool Self::isThisServer(const sip::Uri& uri) const {
   if (!uri.isSip()) return false;
   std::string host = common::toLower(uri.hostAddress());
-  for (const std::string& a : aliases) {
-    if (host == a) return true;
-  }
+  bool alias = false;
+  for (const std::string& a : aliases) alias |= host == a;
   auto ip = ipOf(uri.host());
-  if (!ip) return false;
+  if (!ip && !alias) return false;
   for (const auto& [protocol, address] : listeners) {
-    bool same_ip = address.ip == *ip || (address.ip.is_unspecified() && ip->is_loopback());
+    // An alias (a name of this host, or an interface address behind a wildcard listener)
+    // is this server only on a port it listens on.
+    bool same_ip = alias || address.ip == *ip || (address.ip.is_unspecified() && ip->is_loopback());
     if (!same_ip) continue;
     uint16_t port = uri.portOr(uri.scheme() == sip::UriScheme::kSips ? 5061 : 5060);
     if (port == address.port) return true;
@@ -163,6 +166,28 @@ std::optional<std::string> stampedVia(const sip::Via& via, const transport::Addr
   if (need_rport) v.append(";rport=").append(std::to_string(source.port));
   if (need_received || need_rport) v.append(";received=").append(source_ip);
   return v;
+}
+
+transport::Address routableLocal(const transport::Address& local,
+                                 const transport::Address& remote) {
+  if (!local.ip.is_unspecified()) return local;
+  if (remote.ip.is_loopback() || remote.ip.is_unspecified()) {
+    return transport::Address{
+        remote.ip.is_v6() ? boost::asio::ip::address(boost::asio::ip::address_v6::loopback())
+                          : boost::asio::ip::address(boost::asio::ip::address_v4::loopback()),
+        local.port};
+  }
+  // connect() on a UDP socket sends nothing; it only asks the kernel for the route.
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket sock(io);
+  boost::system::error_code ec;
+  sock.open(remote.ip.is_v6() ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4(), ec);
+  if (!ec)
+    sock.connect(boost::asio::ip::udp::endpoint(remote.ip, remote.port ? remote.port : 9), ec);
+  if (ec) return local;
+  auto ep = sock.local_endpoint(ec);
+  if (ec) return local;
+  return transport::Address{ep.address(), local.port};
 }
 
 std::string ourVia(const transport::Flow& flow, std::string_view branch) {

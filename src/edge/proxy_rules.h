@@ -58,6 +58,11 @@ bool isLoop(const sip::Message& request, const Self& self, std::string_view loop
 // when nothing needs stamping.
 std::optional<std::string> stampedVia(const sip::Via& via, const transport::Address& source);
 
+// `local` itself, or when it is a wildcard (0.0.0.0, ::) the address this host sends from
+// toward `remote` (what the kernel's route picks), with local's port. Via and Record-Route
+// must name a reachable address, never the wildcard.
+transport::Address routableLocal(const transport::Address& local, const transport::Address& remote);
+
 // "SIP/2.0/UDP 192.0.2.1:5060;branch=...;rport" for a request we send over `flow`.
 std::string ourVia(const transport::Flow& flow, std::string_view branch);
 // "<sip:192.0.2.1:5060;transport=tcp;lr>" naming this server on `local` over `protocol`.

@@ -55,6 +55,15 @@ TEST(ProxyRules, ThisServerAndDomains) {
   EXPECT_TRUE(s.isThisServer(*sip::Uri::parse("sip:192.0.2.1:5060;transport=tcp;lr")));
   EXPECT_FALSE(s.isThisServer(*sip::Uri::parse("sip:192.0.2.1:5070;lr")));
   EXPECT_TRUE(s.isThisServer(*sip::Uri::parse("sip:SIP.example.com;lr")));
+  // An alias names this server only on a port it listens on.
+  EXPECT_FALSE(s.isThisServer(*sip::Uri::parse("sip:sip.example.com:5999;lr")));
+  edge::Self wildcard;
+  wildcard.listeners.push_back(
+      {transport::Protocol::kUdp, *transport::Address::parse("0.0.0.0:5070")});
+  wildcard.aliases = {"127.0.0.1", "192.0.2.44"};
+  EXPECT_TRUE(wildcard.isThisServer(*sip::Uri::parse("sip:192.0.2.44:5070;lr")));
+  EXPECT_FALSE(wildcard.isThisServer(*sip::Uri::parse("sip:192.0.2.44:5080")));
+  EXPECT_FALSE(wildcard.isThisServer(*sip::Uri::parse("sip:127.0.0.1:40000;transport=udp")));
   EXPECT_FALSE(s.isThisServer(*sip::Uri::parse("sip:bob@example.com")));
   EXPECT_TRUE(s.servesDomain("EXAMPLE.com"));
   EXPECT_FALSE(s.servesDomain("example.org"));
@@ -123,6 +132,25 @@ TEST(ProxyRules, BestResponse) {
   EXPECT_EQ(edge::chooseBestResponse({503, 500}), 1u);
   EXPECT_EQ(edge::chooseBestResponse({302, 486}), 0u);
   EXPECT_EQ(edge::chooseBestResponse({480}), 0u);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ProxyRules, RoutableLocalNeverTheWildcard) {
+  auto any = *transport::Address::parse("0.0.0.0:5060");
+  EXPECT_EQ(edge::routableLocal(any, *transport::Address::parse("127.0.0.1:5070")).toString(),
+            "127.0.0.1:5060");
+  auto fixed = *transport::Address::parse("192.0.2.1:5060");
+  EXPECT_EQ(edge::routableLocal(fixed, *transport::Address::parse("127.0.0.1:5070")), fixed);
+  // Toward another host: the address the kernel routes from (or the wildcard when this
+  // sandbox has no route at all), with the listener's port.
+  auto routed = edge::routableLocal(any, *transport::Address::parse("198.51.100.7:5060"));
+  EXPECT_EQ(routed.port, 5060);
+  auto v6 = edge::routableLocal(*transport::Address::parse("[::]:5062"),
+                                *transport::Address::parse("[::1]:5070"));
+  EXPECT_EQ(v6.toString(), "[::1]:5062");
 }
 
 }  // namespace
