@@ -163,8 +163,7 @@ DigestAuth::Outcome DigestAuth::inspect(const sip::Message& request, sip::Header
   auto uri = sip::Uri::parse(*cred->uri());
   bool fits = uri && (sip::equivalent(*uri, request.requestUri()) ||
                       (options_.uri_fits && options_.uri_fits(*uri, request)));
-  if (!fits)
-    return outcome(Verdict::kForbidden, user, "digest uri is not the Request-URI");
+  if (!fits) return outcome(Verdict::kForbidden, user, "digest uri is not the Request-URI");
   return outcome(Verdict::kNeedsHa1, user, "");
 }
 
