@@ -89,10 +89,22 @@ struct SipEdge::Impl {
   std::unique_ptr<transport::Transport> transport;
   std::vector<std::unique_ptr<Stack>> stacks;
   std::unique_ptr<boost::asio::steady_timer> purge_timer;
+  std::unique_ptr<boost::asio::steady_timer> nat_timer;
   std::vector<std::string> listening;
   bool running = false;
 
   explicit Impl(const common::Config& c) : cfg(c) {}
+
+  void scheduleNatPing() {
+    if (cfg.sip().nat_ping_seconds == 0) return;
+    nat_timer->expires_after(std::chrono::seconds(cfg.sip().nat_ping_seconds));
+    nat_timer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      size_t n = stacks[0]->tu->pingNatBindings();
+      if (n > 0) SB_LOG(kDebug, "nat: " + std::to_string(n) + " keep-alive OPTIONS sent");
+      scheduleNatPing();
+    });
+  }
 
   void schedulePurge() {
     purge_timer->expires_after(std::chrono::seconds(60));
@@ -192,6 +204,8 @@ common::Status SipEdge::start() {
 
   m.purge_timer = std::make_unique<boost::asio::steady_timer>(m.workers->loop(0));
   m.schedulePurge();
+  m.nat_timer = std::make_unique<boost::asio::steady_timer>(m.workers->loop(0));
+  m.scheduleNatPing();
   m.workers->start();
   m.running = true;
   SB_LOG(kInfo, "sip: edge running on " + std::to_string(m.workers->size()) + " workers");
@@ -208,6 +222,7 @@ void SipEdge::stop() {
   m.running = false;
   if (m.workers) m.workers->stop();
   m.purge_timer.reset();
+  m.nat_timer.reset();
   m.transport.reset();
   m.stacks.clear();
   if (m.pool) m.pool->stop();

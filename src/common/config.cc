@@ -43,6 +43,8 @@ const std::vector<Config::KeyInfo>& Config::keys() {
        "key of the nonce HMAC, shared by every node; empty = random at each start"},
       {"sip.proxy.timer_c", Kind::kInt, "180",
        "seconds a proxied INVITE may ring unanswered on a branch before it is cancelled", 1, 3600},
+      {"sip.nat.ping_interval", Kind::kInt, "30",
+       "seconds between OPTIONS keep-alives to UDP bindings behind NAT; 0 = none", 0, 3600},
       {"sip.registrar.min_expires", Kind::kInt, "60", "shorter registrations get 423", 1, 86400},
       {"sip.registrar.max_expires", Kind::kInt, "3600", "longer registrations are shortened", 1,
        31536000},
@@ -450,6 +452,7 @@ Status Config::resolve() {
   sip_.nonce_lifetime_seconds = unsigned(*parseInt(one("sip.auth.nonce_lifetime")));
   sip_.auth_secret = one("sip.auth.secret");
   sip_.timer_c_seconds = unsigned(*parseInt(one("sip.proxy.timer_c")));
+  sip_.nat_ping_seconds = unsigned(*parseInt(one("sip.nat.ping_interval")));
   sip_.min_expires = unsigned(*parseInt(one("sip.registrar.min_expires")));
   sip_.max_expires = unsigned(*parseInt(one("sip.registrar.max_expires")));
   sip_.default_expires = unsigned(*parseInt(one("sip.registrar.default_expires")));

@@ -58,6 +58,7 @@ struct SipConfig {
   unsigned nonce_lifetime_seconds = 300;
   std::string auth_secret;
   unsigned timer_c_seconds = 180;
+  unsigned nat_ping_seconds = 30;
   unsigned min_expires = 60;
   unsigned max_expires = 3600;
   unsigned default_expires = 3600;

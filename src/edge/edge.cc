@@ -351,6 +351,34 @@ void EdgeWorker::finishRegister(ServerId id, const std::string& auth_user) {
   });
 }
 
+bool EdgeWorker::behindNat(const Binding& b) {
+  auto uri = sip::Uri::parse(b.contact);
+  if (!uri) return true;
+  auto ip = ipLiteral(uri->host());
+  return !ip || *ip != b.flow.remote.ip;
+}
+
+size_t EdgeWorker::pingNatBindings() {
+  std::vector<std::pair<transport::Flow, std::string>> targets;
+  shared_.location().forEach(now(), [&](const Binding& b) {
+    if (b.flow.protocol == transport::Protocol::kUdp && behindNat(b))
+      targets.emplace_back(b.flow, b.contact);
+  });
+  for (auto& [flow, contact] : targets) {
+    transport::Address local = routableLocal(flow.local, flow.remote);
+    std::string n = std::to_string(++branch_counter_);
+    std::string msg = "OPTIONS " + contact + " SIP/2.0\r\n";
+    msg += "Via: SIP/2.0/UDP " + local.toString() + ";branch=z9hG4bKsbka." + n + ";rport\r\n";
+    msg += "From: <sip:keepalive@" + local.toString() + ">;tag=" + randomTag() + "\r\n";
+    msg += "To: <" + contact + ">\r\n";
+    msg += "Call-ID: ka-" + n + "-" + randomTag() + "\r\n";
+    msg += "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    sender_.send(flow, std::move(msg), {});
+  }
+  shared_.counters().nat_pings.fetch_add(targets.size(), std::memory_order_relaxed);
+  return targets.size();
+}
+
 transport::Flow EdgeWorker::flowForBinding(const Binding& b) const {
   if (transport::isReliable(b.flow.protocol)) return b.flow;
   auto uri = sip::Uri::parse(b.contact);

@@ -83,6 +83,17 @@ size_t Location::size() const {
   return n;
 }
 
+void Location::forEach(int64_t now, const std::function<void(const Binding&)>& fn) const {
+  for (const Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    for (const auto& kv : s.by_aor) {
+      for (const Binding& b : kv.second) {
+        if (b.expires_at > now) fn(b);
+      }
+    }
+  }
+}
+
 size_t Location::aorCount() const {
   size_t n = 0;
   for (const Shard& s : shards_) {

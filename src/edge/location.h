@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -50,6 +51,9 @@ class Location {
   size_t purgeExpired(int64_t now);
   size_t size() const;
   size_t aorCount() const;
+  // Calls `fn` for every unexpired binding, shard by shard (under that shard's lock: `fn`
+  // must not call back into the location service).
+  void forEach(int64_t now, const std::function<void(const Binding&)>& fn) const;
 
  private:
   static constexpr size_t kShards = 32;

@@ -1,0 +1,175 @@
+// The edge's transaction user driven through a real TransactionLayer with a fake network
+// and manual timers: REGISTER end to end (store write included) and NAT keep-alives.
+#include "edge/edge.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+struct Sent {
+  transport::Flow flow;
+  std::string bytes;
+};
+
+class FakeSender : public transaction::Sender {
+ public:
+  void send(const transport::Flow& flow, std::string bytes, Done done) override {
+    sent.push_back({flow, std::move(bytes)});
+    if (done) done({});
+  }
+  std::vector<Sent> sent;
+};
+
+// The worker's event loop in miniature: store results are posted here and run on the test
+// thread by pump().
+class Loop {
+ public:
+  void post(std::function<void()> fn) {
+    std::lock_guard lock(mu_);
+    q_.push_back(std::move(fn));
+    cv_.notify_all();
+  }
+  // Runs posted work until `done()` or 5 s pass.
+  bool pump(const std::function<bool()>& done) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done()) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_until(lock, until, [&] { return !q_.empty(); })) return false;
+        fn = std::move(q_.front());
+        q_.pop_front();
+      }
+      fn();
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> q_;
+};
+
+class EdgeWorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sb-edge-worker-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto s = store::Store::open("sqlite:" + (dir_ / "t.db").string());
+    ASSERT_TRUE(s.has_value()) << s.error().reason;
+    db_ = std::move(*s);
+    es_ = std::make_unique<edge::EdgeStore>(*db_, pool_);
+    edge::EdgeOptions o;
+    o.auth_register = false;
+    o.auth_calls = false;
+    o.self.listeners.push_back(
+        {transport::Protocol::kUdp, *transport::Address::parse("192.0.2.1:5060")});
+    shared_ = std::make_unique<edge::EdgeShared>(o, *es_);
+    worker_ = std::make_unique<edge::EdgeWorker>(
+        *shared_, sender_, timers_,
+        [this](std::function<void()> fn) { loop_.post(std::move(fn)); });
+    transaction::LayerOptions lo;
+    lo.detect_merged = false;
+    layer_ = std::make_unique<transaction::TransactionLayer>(
+        sender_, timers_, transaction::TimerConfig{}, *worker_, lo);
+    worker_->attach(*layer_);
+  }
+  void TearDown() override {
+    layer_.reset();
+    worker_.reset();
+    pool_.stop();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  transport::Flow from(std::string remote) {
+    transport::Flow f;
+    f.protocol = transport::Protocol::kUdp;
+    f.local = *transport::Address::parse("192.0.2.1:5060");
+    f.remote = *transport::Address::parse(remote);
+    return f;
+  }
+
+  // Sends a REGISTER and waits for its final response; returns the response text.
+  std::string registerFrom(const std::string& remote, const std::string& contact) {
+    std::string n = std::to_string(++n_);
+    std::string text =
+        "REGISTER sip:example.com SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK" +
+        n +
+        ";rport\r\n"
+        "From: <sip:alice@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\n"
+        "Call-ID: reg-" +
+        n +
+        "\r\nCSeq: 1 REGISTER\r\n"
+        "Contact: <" +
+        contact + ">\r\nContent-Length: 0\r\n\r\n";
+    auto m = sip::Message::parse(text);
+    EXPECT_TRUE(m.has_value());
+    size_t before = sender_.sent.size();
+    layer_->receive(std::move(*m), from(remote));
+    auto final_seen = [&] {
+      for (size_t i = before; i < sender_.sent.size(); ++i) {
+        if (sender_.sent[i].bytes.rfind("SIP/2.0 200", 0) == 0) return true;
+      }
+      return false;
+    };
+    EXPECT_TRUE(loop_.pump(final_seen));
+    return sender_.sent.empty() ? "" : sender_.sent.back().bytes;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> db_;
+  common::ThreadPool pool_{1, 64};
+  std::unique_ptr<edge::EdgeStore> es_;
+  std::unique_ptr<edge::EdgeShared> shared_;
+  FakeSender sender_;
+  transaction::ManualTimers timers_;
+  Loop loop_;
+  std::unique_ptr<edge::EdgeWorker> worker_;
+  std::unique_ptr<transaction::TransactionLayer> layer_;
+  int n_ = 0;
+};
+
+TEST_F(EdgeWorkerTest, RegisterIsStoredBeforeThe200AndPingsGoThroughTheNatFlow) {
+  std::string ok = registerFrom("203.0.113.9:40000", "sip:alice@10.0.0.5:5060");
+  EXPECT_NE(ok.find("Contact: <sip:alice@10.0.0.5:5060>;expires=3600"), std::string::npos) << ok;
+  // The 200 went back to the source of the REGISTER (rport).
+  EXPECT_EQ(sender_.sent.back().flow.remote.toString(), "203.0.113.9:40000");
+  // Committed before the answer.
+  EXPECT_EQ(*db_->registrations().count(), 1);
+  auto bindings = shared_->location().lookup("sip:alice@example.com", 0);
+  ASSERT_EQ(bindings.size(), 1u);
+  EXPECT_TRUE(edge::EdgeWorker::behindNat(bindings[0]));
+
+  size_t before = sender_.sent.size();
+  EXPECT_EQ(worker_->pingNatBindings(), 1u);
+  ASSERT_EQ(sender_.sent.size(), before + 1);
+  const Sent& ping = sender_.sent.back();
+  EXPECT_EQ(ping.flow.remote.toString(), "203.0.113.9:40000");
+  auto m = sip::Message::parse(ping.bytes);
+  ASSERT_TRUE(m.has_value()) << ping.bytes;
+  EXPECT_EQ(m->methodText(), "OPTIONS");
+  EXPECT_EQ(m->requestUriText(), "sip:alice@10.0.0.5:5060");
+  EXPECT_EQ(m->vias()->front().host, "192.0.2.1");
+}
+
+TEST_F(EdgeWorkerTest, NoPingForABindingReachableAsWritten) {
+  registerFrom("198.51.100.4:5060", "sip:alice@198.51.100.4:5060");
+  size_t before = sender_.sent.size();
+  EXPECT_EQ(worker_->pingNatBindings(), 0u);
+  EXPECT_EQ(sender_.sent.size(), before);
+}
+
+}  // namespace
