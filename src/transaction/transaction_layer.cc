@@ -1,6 +1,7 @@
 #include "transaction/transaction_layer.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include "common/strings.h"
@@ -22,7 +23,9 @@ struct TransactionLayer::ServerTx {
   ServerId id = 0;
   bool invite = false;
   State state = State::kTrying;
-  sip::Message request;
+  // Released once a non-INVITE final response is out: Completed only needs the key and
+  // the response (timer J keeps them 32 s over UDP, and a REGISTER flood keeps many).
+  std::optional<sip::Message> request;
   transport::Flow from;
   transport::Flow reply_to;
   std::string key;
@@ -243,10 +246,10 @@ TransactionLayer::ServerTx& TransactionLayer::createServer(sip::Message&& msg,
                                                            std::string key, std::string merge_key) {
   auto tx = std::make_unique<ServerTx>(std::move(msg));
   tx->id = next_id_++;
-  tx->invite = tx->request.method() == sip::Method::kInvite;
+  tx->invite = tx->request->method() == sip::Method::kInvite;
   tx->state = tx->invite ? State::kProceeding : State::kTrying;
   tx->from = from;
-  tx->reply_to = responseFlow(tx->request.vias()->front(), from);
+  tx->reply_to = responseFlow(tx->request->vias()->front(), from);
   tx->key = std::move(key);
   server_keys_.emplace(tx->key, tx->id);
   if (!merge_key.empty()) {
@@ -304,7 +307,7 @@ void TransactionLayer::receiveRequest(sip::Message&& msg, const transport::Flow&
       });
     }
   }
-  tu_.onRequest(id, tx.request, tx.from);
+  tu_.onRequest(id, *tx.request, tx.from);
 }
 
 void TransactionLayer::handleRetransmission(ServerTx& tx) {
@@ -372,8 +375,8 @@ void TransactionLayer::handleCancel(sip::Message&& cancel, const transport::Flow
 
 std::string TransactionLayer::buildResponse(ServerTx& tx, int status, std::string_view reason,
                                             HeaderList headers) {
-  sip::ResponseBuilder b(tx.request, status, reason);
-  if (status > 100 && !tx.request.to()->tag()) {
+  sip::ResponseBuilder b(*tx.request, status, reason);
+  if (status > 100 && !tx.request->to()->tag()) {
     if (tx.to_tag.empty()) tx.to_tag = randomHex();
     b.toTag(tx.to_tag);
   }
@@ -386,6 +389,9 @@ common::Status TransactionLayer::respond(ServerId id, int status, std::string_vi
   auto it = servers_.find(id);
   if (it == servers_.end()) {
     return common::makeError(common::ErrorCode::kNotFound, "no such server transaction");
+  }
+  if (!it->second->request) {
+    return common::makeError(common::ErrorCode::kInvalidArgument, "final response already sent");
   }
   return respondTo(*it->second, status, buildResponse(*it->second, status, reason, headers));
 }
@@ -440,6 +446,8 @@ common::Status TransactionLayer::respondTo(ServerTx& tx, int status, std::string
     } else {
       tx.end_timer = after(reliable ? milliseconds(0) : 64 * config_.t1,
                            &TransactionLayer::destroyServer, tx.id);  // J
+      // Later on the loop, never inside this call: the TU may still hold the request.
+      if (!reliable) after(milliseconds(0), &TransactionLayer::releaseRequest, tx.id);
     }
   }
   if (!provisional && tx.trying_timer != 0) {
@@ -480,6 +488,11 @@ void TransactionLayer::serverTimeoutH(ServerId id) {
   tu_.onAckTimeout(id);
 }
 
+void TransactionLayer::releaseRequest(ServerId id) {
+  auto it = servers_.find(id);
+  if (it != servers_.end() && it->second->state == State::kCompleted) it->second->request.reset();
+}
+
 void TransactionLayer::destroyServer(ServerId id) {
   auto it = servers_.find(id);
   if (it == servers_.end()) return;
@@ -501,7 +514,8 @@ void TransactionLayer::destroyServer(ServerId id) {
 
 const sip::Message* TransactionLayer::request(ServerId id) const {
   auto it = servers_.find(id);
-  return it == servers_.end() ? nullptr : &it->second->request;
+  if (it == servers_.end() || !it->second->request) return nullptr;
+  return &*it->second->request;
 }
 
 const transport::Flow* TransactionLayer::responseFlow(ServerId id) const {

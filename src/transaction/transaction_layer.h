@@ -185,6 +185,7 @@ class TransactionLayer {
   void serverTimeoutH(ServerId id);
   void serverSendFailed(ServerId id, const common::Status& error);
   void destroyServer(ServerId id);
+  void releaseRequest(ServerId id);
 
   void clientRetransmit(ClientId id);
   void clientTimeout(ClientId id);

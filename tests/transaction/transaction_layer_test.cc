@@ -206,6 +206,9 @@ TEST_F(LayerTest, NonInviteServerAnswersAbsorbsAndEndsAfterTimerJ) {
   EXPECT_EQ(sender.sent[1].bytes, sender.sent[0].bytes);
   EXPECT_EQ(tu.requests.size(), 1u);
   EXPECT_FALSE(layer->respond(lastServer(), 404));  // one final only
+  // Completed keeps only the key and the response: the request is released.
+  EXPECT_EQ(layer->request(lastServer()), nullptr);
+  EXPECT_EQ(layer->size(), 1u);
 
   timers.advance(milliseconds(31'000 - 1));  // J = 64*T1 from the 200 at 0
   EXPECT_EQ(layer->size(), 1u);
