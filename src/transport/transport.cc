@@ -122,7 +122,7 @@ class UdpSocket;
 struct Counters {
   std::atomic<uint64_t> messages_in{0}, bytes_in{0}, messages_out{0}, parse_errors{0},
       bad_requests_answered{0}, dropped{0}, connections_opened{0}, connections_closed{0},
-      connections_open{0}, keepalives_answered{0};
+      connections_open{0}, keepalives_answered{0}, refused{0};
 };
 
 enum class Outcome { kDelivered, kRejected, kUnparsable };
@@ -279,6 +279,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // A received message (whole): deliver it; returns false when the connection must close.
   bool onMessage(std::string_view bytes, bool datagram) {
+    // A refused stream source (a flood) loses its connection at once: reading on would only
+    // feed the flood.
+    if (core_->opts.admit && !core_->opts.admit(remote_)) {
+      core_->counters.refused.fetch_add(1, std::memory_order_relaxed);
+      close("refused by the admit hook");
+      return false;
+    }
     auto outcome = core_->deliver(bytes, datagram, flow(),
                                   [this](std::string answer) { enqueue(std::move(answer), {}); });
     if (outcome == Outcome::kUnparsable) {
@@ -584,8 +591,11 @@ class UdpSocket : public std::enable_shared_from_this<UdpSocket> {
       udp::endpoint from = from_;
       Flow flow{Protocol::kUdp, local_, Address{unmap(from.address()), from.port()}, 0};
       std::string_view bytes(buf_.data(), n);
-      // RFC 5626 §3.5.1 STUN keep-alives and stray CRLFs are not SIP: ignore them quietly.
-      if (bytes.find_first_not_of("\r\n") != std::string_view::npos) {
+      // Before any parsing: a refused source gets no answer at all.
+      if (core_->opts.admit && !core_->opts.admit(flow.remote)) {
+        core_->counters.refused.fetch_add(1, std::memory_order_relaxed);
+      } else if (bytes.find_first_not_of("\r\n") != std::string_view::npos) {
+        // RFC 5626 §3.5.1 STUN keep-alives and stray CRLFs are not SIP: ignore them quietly.
         core_->deliver(bytes, /*datagram=*/true, flow,
                        [this, from](std::string answer) { sendTo(answer, from, {}); });
       }
@@ -832,6 +842,10 @@ void accept(const std::shared_ptr<Transport::Core>& core, std::shared_ptr<tcp::a
       if (rec || core->counters.connections_open.load() >= core->opts.max_connections) {
         if (!rec) SB_LOG(kWarn, "transport: connection limit reached, refusing a connection");
         socket.close(rec);
+      } else if (core->opts.admit &&
+                 !core->opts.admit(Address{unmap(remote.address()), remote.port()})) {
+        core->counters.refused.fetch_add(1, std::memory_order_relaxed);
+        socket.close(rec);
       } else {
         std::shared_ptr<Connection> c;
         switch (p) {
@@ -1024,11 +1038,17 @@ std::vector<std::pair<Protocol, Address>> Transport::listeners() const {
 Transport::Stats Transport::stats() const {
   const auto& c = core_->counters;
   auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-  return Stats{get(c.messages_in),           get(c.bytes_in),
-               get(c.messages_out),          get(c.parse_errors),
-               get(c.bad_requests_answered), get(c.dropped),
-               get(c.connections_opened),    get(c.connections_closed),
-               get(c.connections_open),      get(c.keepalives_answered)};
+  return Stats{get(c.messages_in),
+               get(c.bytes_in),
+               get(c.messages_out),
+               get(c.parse_errors),
+               get(c.bad_requests_answered),
+               get(c.dropped),
+               get(c.connections_opened),
+               get(c.connections_closed),
+               get(c.connections_open),
+               get(c.keepalives_answered),
+               get(c.refused)};
 }
 
 }  // namespace transport

@@ -41,6 +41,12 @@ struct Options {
   std::chrono::seconds idle_timeout{3600};
   // Incoming and outgoing connections together; extra accepts are closed at once.
   size_t max_connections = 10000;
+  // Called (on a worker thread, concurrently) for every UDP datagram before it is parsed, every
+  // accepted connection and every message framed on a stream: false drops the datagram
+  // unanswered, closes the new connection, or drops the message and closes its connection.
+  // Each refusal counts in Stats::refused. Empty: everything is admitted. E.g. a flood guard:
+  //   opts.admit = [&g](const Address& a) { return g.admit(a.ip, steady_clock::now()); };
+  std::function<bool(const Address& source)> admit;
 };
 
 struct Inbound {
@@ -84,7 +90,8 @@ class Transport {
 
   struct Stats {
     uint64_t messages_in, bytes_in, messages_out, parse_errors, bad_requests_answered, dropped,
-        connections_opened, connections_closed, connections_open, keepalives_answered;
+        connections_opened, connections_closed, connections_open, keepalives_answered,
+        refused;  // by Options::admit
   };
   Stats stats() const;
 

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <boost/asio/ip/tcp.hpp>
@@ -396,6 +398,10 @@ TEST_F(TransportTest, TcpGarbageClosesOnlyThatConnection) {
   auto got = inbox_.pop();
   ASSERT_TRUE(got);
   EXPECT_EQ(got->call_id, "still@test");
+  // The peer can see EOF a moment before the closing worker updates the counters.
+  for (auto until = std::chrono::steady_clock::now() + kWait;
+       t.stats().connections_closed == 0 && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   auto st = t.stats();
   EXPECT_EQ(st.parse_errors, 1u);
   EXPECT_EQ(st.connections_opened, 2u);
@@ -455,6 +461,94 @@ TEST_F(TransportTest, TcpConnectionLimit) {
   asio::write(first, asio::buffer(std::string("\r\n\r\n")));
   EXPECT_EQ(readSome(first), "\r\n");
   EXPECT_EQ(t.stats().connections_opened, 1u);
+}
+
+// Polls `pred` with a bound; true once it holds.
+template <typename Pred>
+bool eventually(Pred pred) {
+  auto until = std::chrono::steady_clock::now() + kWait;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+TEST_F(TransportTest, UdpAdmitHookDropsRefusedSourceUnanswered) {
+  asio::io_context io;
+  udp::socket refused(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  udp::socket allowed(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const uint16_t refused_port = refused.local_endpoint().port();
+  Options o;
+  o.admit = [refused_port](const Address& a) { return a.port != refused_port; };
+  Transport& t = make(o);
+  Address local = listenOk(t, Protocol::kUdp);
+  recvTimeout(allowed);
+
+  // A bad request would be answered 400 and a good one delivered: both vanish.
+  std::string bad = request("refused-1@test");
+  bad.replace(bad.find("CSeq: 1 OPTIONS"), 15, "CSeq: 1 INVITE");
+  refused.send_to(asio::buffer(bad), udpEp(local));
+  refused.send_to(asio::buffer(request("refused-2@test")), udpEp(local));
+  ASSERT_TRUE(eventually([&] { return t.stats().refused == 2; }));
+
+  allowed.send_to(asio::buffer(request("allowed@test")), udpEp(local));
+  auto got = inbox_.pop();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->call_id, "allowed@test");
+  EXPECT_FALSE(inbox_.pop(200ms));
+  // Nothing came back to the refused source (a non-blocking read: asio's blocking one ignores
+  // SO_RCVTIMEO when nothing arrives).
+  refused.non_blocking(true);
+  char buf[2048];
+  udp::endpoint from;
+  boost::system::error_code ec;
+  refused.receive_from(asio::buffer(buf), from, 0, ec);
+  EXPECT_EQ(ec, asio::error::would_block);
+  auto st = t.stats();
+  EXPECT_EQ(st.refused, 2u);
+  EXPECT_EQ(st.parse_errors, 0u);
+  EXPECT_EQ(st.bad_requests_answered, 0u);
+  EXPECT_EQ(st.messages_in, 1u);
+}
+
+TEST_F(TransportTest, TcpAdmitHookClosesRefusedConnection) {
+  std::atomic<bool> refuse{true};
+  Options o;
+  o.admit = [&refuse](const Address&) { return !refuse.load(); };
+  Transport& t = make(o);
+  Address local = listenOk(t, Protocol::kTcp);
+  asio::io_context io;
+  tcp::socket c(io);
+  c.connect(tcpEp(local));
+  recvTimeout(c);
+  EXPECT_TRUE(readsEof(c));
+  EXPECT_TRUE(eventually([&] { return t.stats().refused == 1; }));
+  EXPECT_EQ(t.stats().connections_opened, 0u);
+}
+
+TEST_F(TransportTest, TcpAdmitHookRefusingAMessageClosesTheConnection) {
+  std::atomic<int> calls{0};
+  Options o;
+  // Admits the connection and its first message, then refuses (a guard that saw a flood).
+  o.admit = [&calls](const Address&) { return calls.fetch_add(1) < 2; };
+  Transport& t = make(o);
+  Address local = listenOk(t, Protocol::kTcp);
+  asio::io_context io;
+  tcp::socket c(io);
+  c.connect(tcpEp(local));
+  recvTimeout(c);
+  asio::write(c, asio::buffer(request("first@test", "OPTIONS", "TCP") +
+                              request("second@test", "OPTIONS", "TCP")));
+  auto got = inbox_.pop();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->call_id, "first@test");
+  EXPECT_TRUE(readsEof(c));
+  EXPECT_FALSE(inbox_.pop(200ms));
+  auto st = t.stats();
+  EXPECT_EQ(st.refused, 1u);
+  EXPECT_EQ(st.messages_in, 1u);
+  EXPECT_TRUE(eventually([&] { return t.stats().connections_closed == 1; }));
 }
 
 TEST_F(TransportTest, TcpIdleTimeoutCloses) {
