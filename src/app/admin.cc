@@ -16,7 +16,15 @@ constexpr const char* kUsage =
     "usage: switchboard admin [--config FILE] [--set KEY=VALUE ...] VERB\n"
     "  sip-user add --domain DOMAIN --user USER --password PASSWORD [--account SID]\n"
     "  sip-user list --domain DOMAIN\n"
-    "  sip-user remove --domain DOMAIN --user USER\n";
+    "  sip-user remove --domain DOMAIN --user USER\n"
+    "  trunk add --name NAME --gateways udp:IP:PORT[*WEIGHT],... [--algorithm round-robin|\n"
+    "            weighted|hash] [--acl CIDR,...] [--probe-interval SECONDS]\n"
+    "  trunk list\n"
+    "  trunk remove --name NAME\n"
+    "  route add (--prefix [+]DIGITS | --default) --trunk NAME\n"
+    "  route list\n"
+    "  route remove (--prefix [+]DIGITS | --default)\n"
+    "  (trunks and routes take effect when serve starts)\n";
 
 int64_t nowUnix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -102,12 +110,131 @@ int sipUser(store::Store& db, const ConfigOptions& o, std::ostream& out, std::os
   return usage(err, "unknown sip-user action '" + action + "'");
 }
 
+nlohmann::json trunkJson(const store::SipTrunk& t) {
+  nlohmann::json gws = nlohmann::json::array();
+  for (const auto& g : t.gateways) gws.push_back({{"uri", g.uri}, {"weight", g.weight}});
+  return {{"name", t.name}, {"algorithm", t.algorithm},           {"gateways", gws},
+          {"acl", t.acl},   {"probe_interval", t.probe_interval}, {"created_at", t.created_at}};
+}
+
+nlohmann::json routeJson(const store::SipRoute& r) {
+  return {{"prefix", r.prefix}, {"trunk", r.trunk}, {"created_at", r.created_at}};
+}
+
+int storeError(std::ostream& err, const common::Error& e) {
+  err << "switchboard admin: " << e.reason << "\n";
+  return e.code == common::ErrorCode::kInvalidArgument ? 2 : 1;
+}
+
+std::vector<std::string> commaList(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = common::trimLws(text.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
+
+int trunk(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostream& err) {
+  const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
+  auto value = [&](const char* name) -> const std::string* {
+    auto it = o.values.find(name);
+    return it == o.values.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  if (action == "add") {
+    const std::string* name = value("--name");
+    const std::string* gateways = value("--gateways");
+    if (!name || !gateways) return usage(err, "trunk add needs --name and --gateways");
+    store::SipTrunk t;
+    t.name = *name;
+    if (const std::string* a = value("--algorithm")) t.algorithm = *a;
+    for (const std::string& g : commaList(*gateways)) {
+      store::SipGateway gw;
+      gw.uri = g;
+      if (auto star = g.rfind('*'); star != std::string::npos) {
+        gw.uri = g.substr(0, star);
+        auto w = common::parseUint(std::string_view(g).substr(star + 1), 1000);
+        if (!w || *w < 1) return usage(err, "bad weight in '" + g + "'");
+        gw.weight = uint32_t(*w);
+      }
+      t.gateways.push_back(std::move(gw));
+    }
+    if (const std::string* acl = value("--acl")) t.acl = commaList(*acl);
+    if (const std::string* p = value("--probe-interval")) {
+      auto v = common::parseUint(*p, 86400);
+      if (!v) return usage(err, "bad --probe-interval '" + *p + "'");
+      t.probe_interval = uint32_t(*v);
+    }
+    if (auto st = db.sipTrunks().upsertTrunk(t); !st) return storeError(err, st.error());
+    auto saved = db.sipTrunks().findTrunk(t.name);
+    if (!saved || !*saved) {
+      err << "switchboard admin: the trunk was not found after saving\n";
+      return 1;
+    }
+    out << trunkJson(**saved).dump() << "\n";
+    return 0;
+  }
+  if (action == "list") {
+    auto list = db.sipTrunks().listTrunks();
+    if (!list) return storeError(err, list.error());
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& t : *list) arr.push_back(trunkJson(t));
+    out << arr.dump() << "\n";
+    return 0;
+  }
+  if (action == "remove") {
+    const std::string* name = value("--name");
+    if (!name) return usage(err, "trunk remove needs --name");
+    auto removed = db.sipTrunks().removeTrunk(*name);
+    if (!removed) return storeError(err, removed.error());
+    out << nlohmann::json{{"name", *name}, {"removed", *removed}}.dump() << "\n";
+    return *removed ? 0 : 1;
+  }
+  return usage(err, "unknown trunk action '" + action + "'");
+}
+
+int route(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostream& err) {
+  const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
+  if (action == "list") {
+    auto list = db.sipTrunks().listRoutes();
+    if (!list) return storeError(err, list.error());
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& r : *list) arr.push_back(routeJson(r));
+    out << arr.dump() << "\n";
+    return 0;
+  }
+  // The default route is the empty prefix: --default, or an explicitly empty --prefix.
+  auto p = o.values.find("--prefix");
+  bool is_default = o.flags.count("--default") > 0;
+  if ((p == o.values.end()) == !is_default)
+    return usage(err, "route " + action + " needs one of --prefix or --default");
+  std::string prefix = is_default ? "" : p->second;
+  if (action == "add") {
+    auto t = o.values.find("--trunk");
+    if (t == o.values.end() || t->second.empty()) return usage(err, "route add needs --trunk");
+    store::SipRoute r{prefix, t->second, nowUnix()};
+    if (auto st = db.sipTrunks().addRoute(r); !st) return storeError(err, st.error());
+    out << routeJson(r).dump() << "\n";
+    return 0;
+  }
+  if (action == "remove") {
+    auto removed = db.sipTrunks().removeRoute(prefix);
+    if (!removed) return storeError(err, removed.error());
+    out << nlohmann::json{{"prefix", prefix}, {"removed", *removed}}.dump() << "\n";
+    return *removed ? 0 : 1;
+  }
+  return usage(err, "unknown route action '" + action + "'");
+}
+
 }  // namespace
 
 int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  auto o = parseConfigOptions(args, {},
+  auto o = parseConfigOptions(args, {"--default"},
                               {"--domain", "--user", "--password", "--account", "--name",
-                               "--number", "--voice-url", "--sms-url", "--role"});
+                               "--number", "--voice-url", "--sms-url", "--role", "--gateways",
+                               "--algorithm", "--acl", "--probe-interval", "--prefix", "--trunk"});
   if (!o) return usage(err, o.error().reason);
   if (o->positional.empty()) return usage(err, "no verb");
   auto cfg = common::Config::load(o->config_file, o->overrides);
@@ -116,12 +243,14 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
     return 2;
   }
   const std::string& noun = o->positional[0];
-  if (noun != "sip-user")
+  if (noun != "sip-user" && noun != "trunk" && noun != "route")
     return usage(err, "unknown verb '" + noun + "' (not yet: account, number, user)");
   auto db = store::Store::open(cfg->store().url);
   if (!db) {
     err << "switchboard admin: " << db.error().reason << "\n";
     return 1;
   }
+  if (noun == "trunk") return trunk(**db, *o, out, err);
+  if (noun == "route") return route(**db, *o, out, err);
   return sipUser(**db, *o, out, err);
 }

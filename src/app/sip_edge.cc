@@ -26,6 +26,35 @@ int64_t unixNow() {
 
 // The transaction layer's network: the transport, with completions posted back to the
 // layer's own loop (the transport may report them on another worker).
+// Trunks and prefix routes from the store, as the edge's routing table; null when none
+// are provisioned (`admin trunk add`, `admin route add`). Read once at start.
+common::Result<std::unique_ptr<edge::Routing>> loadRouting(store::Store& db) {
+  auto trunks = db.sipTrunks().listTrunks();
+  if (!trunks) return trunks.error();
+  auto routes = db.sipTrunks().listRoutes();
+  if (!routes) return routes.error();
+  if (trunks->empty()) return std::unique_ptr<edge::Routing>();
+  std::vector<edge::TrunkSpec> specs;
+  for (const store::SipTrunk& t : *trunks) {
+    edge::TrunkSpec spec;
+    spec.name = t.name;
+    spec.algorithm = t.algorithm;
+    for (const store::SipGateway& g : t.gateways) spec.gateways.push_back({g.uri, g.weight});
+    spec.acl = t.acl;
+    spec.probe_interval = std::chrono::seconds(t.probe_interval);
+    specs.push_back(std::move(spec));
+  }
+  std::vector<edge::RouteSpec> route_specs;
+  for (const store::SipRoute& r : *routes) route_specs.push_back({r.prefix, r.trunk});
+  auto routing = edge::Routing::create(specs, route_specs);
+  if (!routing)
+    return common::makeError(routing.error().code,
+                             "sip trunks in the store: " + routing.error().reason);
+  SB_LOG(kInfo, "dispatcher: " + std::to_string(specs.size()) + " trunks, " +
+                    std::to_string(route_specs.size()) + " prefix routes");
+  return std::move(*routing);
+}
+
 class TransportSender final : public transaction::Sender {
  public:
   TransportSender(transport::Transport& t, boost::asio::io_context& loop) : t_(t), loop_(loop) {}
@@ -90,6 +119,7 @@ struct SipEdge::Impl {
   std::vector<std::unique_ptr<Stack>> stacks;
   std::unique_ptr<boost::asio::steady_timer> purge_timer;
   std::unique_ptr<boost::asio::steady_timer> nat_timer;
+  std::unique_ptr<boost::asio::steady_timer> probe_timer;
   std::vector<std::string> listening;
   bool running = false;
 
@@ -103,6 +133,16 @@ struct SipEdge::Impl {
       size_t n = stacks[0]->tu->pingNatBindings();
       if (n > 0) SB_LOG(kDebug, "nat: " + std::to_string(n) + " keep-alive OPTIONS sent");
       scheduleNatPing();
+    });
+  }
+
+  // Gateways are probed on the first worker; each has its own interval, checked every 250 ms.
+  void scheduleProbes() {
+    probe_timer->expires_after(std::chrono::milliseconds(250));
+    probe_timer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      stacks[0]->tu->probeGateways(std::chrono::steady_clock::now());
+      scheduleProbes();
     });
   }
 
@@ -147,12 +187,17 @@ common::Status SipEdge::start() {
                                                   : sip::DigestAlgorithm::kMd5);
   }
   eo.timer_c = std::chrono::seconds(sip.timer_c_seconds);
+  eo.gateway_timeout = std::chrono::milliseconds(sip.gateway_timeout_ms);
+  eo.probe_timeout = std::chrono::milliseconds(sip.probe_timeout_ms);
   eo.registrar.min_expires = sip.min_expires;
   eo.registrar.max_expires = sip.max_expires;
   eo.registrar.default_expires = sip.default_expires;
   eo.registrar.max_contacts = sip.max_contacts;
   m.shared = std::make_unique<edge::EdgeShared>(eo, *m.edge_store);
   if (auto st = m.shared->loadBindings(unixNow()); !st) return st.error();
+  auto routing = loadRouting(*m.db);
+  if (!routing) return routing.error();
+  if (*routing) m.shared->setRouting(std::move(*routing));
 
   m.workers = std::make_unique<transport::Workers>(sip.workers);
   transport::Options to;
@@ -174,6 +219,8 @@ common::Status SipEdge::start() {
     s->layer = std::make_unique<transaction::TransactionLayer>(
         *s->sender, *s->timers, transaction::TimerConfig{}, *s->tu, lo);
     s->tu->attach(*s->layer);
+    s->tu->setCallIdOwner(
+        [&m, i](std::string_view call_id) { return m.workers->shardOf(call_id) == i; });
     m.stacks.push_back(std::move(s));
   }
   m.transport->setHandler([&m](transport::Inbound&& in) {
@@ -206,6 +253,10 @@ common::Status SipEdge::start() {
   m.schedulePurge();
   m.nat_timer = std::make_unique<boost::asio::steady_timer>(m.workers->loop(0));
   m.scheduleNatPing();
+  if (m.shared->routing() != nullptr) {
+    m.probe_timer = std::make_unique<boost::asio::steady_timer>(m.workers->loop(0));
+    m.scheduleProbes();
+  }
   m.workers->start();
   m.running = true;
   SB_LOG(kInfo, "sip: edge running on " + std::to_string(m.workers->size()) + " workers");
@@ -223,6 +274,7 @@ void SipEdge::stop() {
   if (m.workers) m.workers->stop();
   m.purge_timer.reset();
   m.nat_timer.reset();
+  m.probe_timer.reset();
   m.transport.reset();
   m.stacks.clear();
   if (m.pool) m.pool->stop();

@@ -45,6 +45,10 @@ const std::vector<Config::KeyInfo>& Config::keys() {
        "seconds a proxied INVITE may ring unanswered on a branch before it is cancelled", 1, 3600},
       {"sip.nat.ping_interval", Kind::kInt, "30",
        "seconds between OPTIONS keep-alives to UDP bindings behind NAT; 0 = none", 0, 3600},
+      {"sip.dispatcher.gateway_timeout_ms", Kind::kInt, "5000",
+       "a trunk gateway silent this long (not even 100 Trying) is failed over", 100, 600000},
+      {"sip.dispatcher.probe_timeout_ms", Kind::kInt, "4000",
+       "an OPTIONS probe of a gateway unanswered this long takes the gateway out", 100, 60000},
       {"sip.registrar.min_expires", Kind::kInt, "60", "shorter registrations get 423", 1, 86400},
       {"sip.registrar.max_expires", Kind::kInt, "3600", "longer registrations are shortened", 1,
        31536000},
@@ -453,6 +457,8 @@ Status Config::resolve() {
   sip_.auth_secret = one("sip.auth.secret");
   sip_.timer_c_seconds = unsigned(*parseInt(one("sip.proxy.timer_c")));
   sip_.nat_ping_seconds = unsigned(*parseInt(one("sip.nat.ping_interval")));
+  sip_.gateway_timeout_ms = unsigned(*parseInt(one("sip.dispatcher.gateway_timeout_ms")));
+  sip_.probe_timeout_ms = unsigned(*parseInt(one("sip.dispatcher.probe_timeout_ms")));
   sip_.min_expires = unsigned(*parseInt(one("sip.registrar.min_expires")));
   sip_.max_expires = unsigned(*parseInt(one("sip.registrar.max_expires")));
   sip_.default_expires = unsigned(*parseInt(one("sip.registrar.default_expires")));

@@ -59,6 +59,8 @@ struct SipConfig {
   std::string auth_secret;
   unsigned timer_c_seconds = 180;
   unsigned nat_ping_seconds = 30;
+  unsigned gateway_timeout_ms = 5000;
+  unsigned probe_timeout_ms = 4000;
   unsigned min_expires = 60;
   unsigned max_expires = 3600;
   unsigned default_expires = 3600;

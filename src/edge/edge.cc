@@ -51,6 +51,34 @@ std::optional<std::string> withoutTopVia(const sip::Message& response) {
   return copy->serialize();
 }
 
+// The number a request dials: the user part of a sip:/sips: URI or a tel: number, without
+// parameters and visual separators (RFC 3966 §5.1.1); empty when that is not a number.
+std::string dialledNumber(const sip::Uri& uri) {
+  std::string_view raw = uri.isSip() ? uri.user() : uri.opaque();
+  if (uri.scheme() != sip::UriScheme::kTel && !uri.isSip()) return {};
+  raw = raw.substr(0, raw.find(';'));
+  std::string n;
+  for (char c : raw) {
+    if (c == '-' || c == '.' || c == '(' || c == ')') continue;
+    if ((c < '0' || c > '9') && !(c == '+' && n.empty())) return {};
+    n.push_back(c);
+  }
+  if (n.empty() || n == "+") return {};
+  return n;
+}
+
+// How many of the first Route entries name this server: one, or two when it record-routed
+// twice because the request changed transport (RFC 5658 §4); both are ours to remove.
+int ourLeadingRoutes(const sip::NameAddrList& routes, const Self& self) {
+  int n = 0;
+  while (n < 2 && size_t(n) < routes.size() && self.isThisServer(routes[size_t(n)].uri)) ++n;
+  return n;
+}
+
+bool failsOver(int status) {
+  return status == 408 || status == 503;
+}
+
 std::string randomTag() {
   static thread_local uint64_t state =
       uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) * 0x9e3779b97f4a7c15ULL;
@@ -73,8 +101,9 @@ struct EdgeWorker::Branch {
   transaction::ClientId client = 0;
   bool started = false;
   bool done = false;
-  bool timed_out = false;    // timer C fired: the branch counts as 408 whatever ends it
-  bool provisional = false;  // a 1xx (other than 100) arrived
+  bool timed_out = false;      // timer C fired: the branch counts as 408 whatever ends it
+  bool provisional = false;    // a 1xx (other than 100) arrived
+  Gateway* gateway = nullptr;  // when the branch goes to a trunk gateway
   transaction::TimerId timer_c = 0;
   int final_status = 0;
   std::string final_response;  // wire bytes without our Via, kept for the best-response choice
@@ -86,9 +115,12 @@ struct EdgeWorker::ProxyContext {
   ServerId server = 0;
   bool invite = false;
   bool record_route = false;
-  bool pop_route = false;
+  int pop_route = 0;  // leading Route entries naming us (two after double record-routing)
   bool cancelled = false;
   bool answered = false;  // a final response went upstream
+  // Routed to a trunk: one gateway per group, and the next is tried only after a 408, 503
+  // or transport error (a callee who declined must not ring twice).
+  Trunk* trunk = nullptr;
   std::vector<Branch> branches;
   std::vector<size_t> group_ends;  // branches [group_ends[i-1], group_ends[i]) form group i
   size_t group = 0;
@@ -245,17 +277,17 @@ void EdgeWorker::onRequest(ServerId id, const sip::Message& request, const trans
     return reject(id, bad->status, bad->reason, bad->headers);
 
   // §16.4: a Route naming us is ours to remove.
-  bool route_popped = false;
+  int route_popped = 0;
   if (request.headerCount(sip::HeaderId::kRoute) > 0) {
     const auto& routes = request.routes();
     if (!routes) return reject(id, 400, "Bad Route");
-    if (!routes->empty() && opt.self.isThisServer(routes->front().uri)) route_popped = true;
+    route_popped = ourLeadingRoutes(*routes, opt.self);
   }
   if (isLoop(request, opt.self, loopHash(request))) return reject(id, 482, "Loop Detected");
 
   size_t routes_left = request.headerCount(sip::HeaderId::kRoute) == 0
                            ? 0
-                           : request.routes()->size() - (route_popped ? 1 : 0);
+                           : request.routes()->size() - size_t(route_popped);
   const sip::Uri& ruri = request.requestUri();
   bool to_us = routes_left == 0 && opt.self.isThisServer(ruri);
   if (request.method() == sip::Method::kRegister && routes_left == 0) {
@@ -270,26 +302,52 @@ void EdgeWorker::onRequest(ServerId id, const sip::Message& request, const trans
   bool in_dialog = to && to->tag().has_value();
   if (in_dialog || routes_left > 0) return proxyRequest(id, request, from, route_popped);
 
-  // A new request for a user of ours: authenticate the caller, then find the callee.
-  if (!ruri.isSip() || !opt.self.servesDomain(ruri.host()))
-    return reject(id, 403, "Relaying Denied");
-  std::string aor = canonicalAor(ruri);
-  if (aor.empty()) return reject(id, 404, "Not Found");
-  const std::string domain = common::toLower(ruri.host());
-  if (std::find(opt.redirect_domains.begin(), opt.redirect_domains.end(), domain) !=
-      opt.redirect_domains.end())
-    return redirect(id, aor);
-  if (opt.auth_calls && request.method() != sip::Method::kAck) {
+  // A new request: for a user of ours (to the registered contacts) or for a number routed
+  // by prefix to a trunk. Requests from a trunk are recognised by their source address and
+  // not challenged; they reach our users only, never another trunk.
+  EdgeCounters& counters = shared_.counters();
+  Routing* routing = shared_.routing();
+  Trunk* from_trunk = routing != nullptr ? routing->trunkFrom(from.remote.ip) : nullptr;
+  if (from_trunk != nullptr) {
+    from_trunk->inbound.fetch_add(1, std::memory_order_relaxed);
+    counters.trunk_inbound.fetch_add(1, std::memory_order_relaxed);
+  }
+  const std::string dialled = dialledNumber(ruri);
+  std::string aor;
+  if (ruri.isSip() && opt.self.servesDomain(ruri.host())) {
+    aor = canonicalAor(ruri);
+  } else if (from_trunk != nullptr && to_us && !opt.self.domains.empty()) {
+    // A carrier addresses our users at our address: they are users of the first domain.
+    // (A Uri views its text: keep the text alive while it is read.)
+    const std::string text = "sip:" + std::string(ruri.user()) + "@" + opt.self.domains.front();
+    if (auto u = sip::Uri::parse(text)) aor = canonicalAor(*u);
+  }
+  Trunk* out_trunk =
+      from_trunk == nullptr && routing != nullptr ? routing->route(dialled) : nullptr;
+  if (aor.empty() && out_trunk == nullptr) {
+    if (!ruri.isSip() || !opt.self.servesDomain(ruri.host()))
+      return reject(id, 403, "Relaying Denied");
+    return reject(id, 404, "Not Found");
+  }
+  if (!aor.empty()) {
+    const std::string domain = common::toLower(ruri.host());
+    if (std::find(opt.redirect_domains.begin(), opt.redirect_domains.end(), domain) !=
+        opt.redirect_domains.end())
+      return redirect(id, aor);
+  }
+  auto deliver = [this, id, aor, dialled, route_popped, out_trunk] {
+    if (!aor.empty()) return forkToBindings(id, aor, route_popped, dialled, out_trunk);
+    dispatchToTrunk(id, *out_trunk, dialled, route_popped);
+  };
+  if (from_trunk == nullptr && opt.auth_calls && request.method() != sip::Method::kAck) {
     const auto& from_hdr = request.from();
     if (!from_hdr) return reject(id, 400, "Bad From");
     std::string realm = common::toLower(from_hdr->uri.host());
     if (!opt.self.servesDomain(realm)) return reject(id, 403, "Caller Not Ours");
     return authenticate(id, request, true, realm,
-                        [this, id, aor, route_popped](const std::string&) {
-                          forkToBindings(id, aor, route_popped);
-                        });
+                        [deliver = std::move(deliver)](const std::string&) { deliver(); });
   }
-  forkToBindings(id, aor, route_popped);
+  deliver();
 }
 
 void EdgeWorker::handleOptionsToUs(ServerId id) {
@@ -364,19 +422,87 @@ size_t EdgeWorker::pingNatBindings() {
     if (b.flow.protocol == transport::Protocol::kUdp && behindNat(b))
       targets.emplace_back(b.flow, b.contact);
   });
-  for (auto& [flow, contact] : targets) {
-    transport::Address local = routableLocal(flow.local, flow.remote);
-    std::string n = std::to_string(++branch_counter_);
-    std::string msg = "OPTIONS " + contact + " SIP/2.0\r\n";
-    msg += "Via: SIP/2.0/UDP " + local.toString() + ";branch=z9hG4bKsbka." + n + ";rport\r\n";
-    msg += "From: <sip:keepalive@" + local.toString() + ">;tag=" + randomTag() + "\r\n";
-    msg += "To: <" + contact + ">\r\n";
-    msg += "Call-ID: ka-" + n + "-" + randomTag() + "\r\n";
-    msg += "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
-    sender_.send(flow, std::move(msg), {});
-  }
+  for (auto& [flow, contact] : targets) sender_.send(flow, optionsRequest(contact, flow), {});
   shared_.counters().nat_pings.fetch_add(targets.size(), std::memory_order_relaxed);
   return targets.size();
+}
+
+size_t EdgeWorker::probeGateways(std::chrono::steady_clock::time_point now) {
+  Routing* routing = shared_.routing();
+  if (routing == nullptr || layer_ == nullptr) return 0;
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  size_t sent = 0;
+  for (const auto& trunk_ptr : routing->trunks()) {
+    Trunk* trunk = trunk_ptr.get();
+    if (trunk->probe_interval.count() == 0) continue;
+    const int64_t interval_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(trunk->probe_interval).count();
+    for (const auto& gw_ptr : trunk->gateways) {
+      Gateway* gw = gw_ptr.get();
+      if (gw->next_probe.load(std::memory_order_relaxed) > now_ms) continue;
+      if (gw->probe_seq.load(std::memory_order_relaxed) != 0) continue;  // one in flight
+      gw->next_probe.store(now_ms + interval_ms, std::memory_order_relaxed);
+      transport::Flow flow = flowTo(gw->protocol, gw->address);
+      std::string uri = "sip:" + gw->address.toString();
+      if (gw->protocol != transport::Protocol::kUdp)
+        uri += ";transport=" + std::string(transport::configName(gw->protocol));
+      const uint64_t seq = ++branch_counter_;
+      gw->probe_seq.store(seq, std::memory_order_relaxed);
+      // The first verdict wins: an answer, the transaction's own failure, or the deadline.
+      auto verdict = [routing, trunk, gw, seq](bool alive) {
+        uint64_t expected = seq;
+        if (gw->probe_seq.compare_exchange_strong(expected, 0))
+          routing->probeResult(*trunk, *gw, alive);
+      };
+      transaction::ClientCallbacks cb;
+      cb.onResponse = [verdict](const sip::Message& r) {
+        if (r.statusCode() >= 200) verdict(!failsOver(r.statusCode()));
+      };
+      cb.onTimeout = [verdict] { verdict(false); };
+      cb.onTransportError = [verdict](const common::Status&) { verdict(false); };
+      auto client = layer_->sendRequest(optionsRequest(uri, flow), flow, std::move(cb));
+      if (!client) {
+        verdict(false);
+        continue;
+      }
+      timers_.schedule(shared_.options().probe_timeout, [verdict] { verdict(false); });
+      ++sent;
+    }
+  }
+  shared_.counters().probes.fetch_add(sent, std::memory_order_relaxed);
+  return sent;
+}
+
+std::string EdgeWorker::optionsRequest(const std::string& uri, const transport::Flow& flow) {
+  transport::Address local = routableLocal(flow.local, flow.remote);
+  std::string n = std::to_string(++branch_counter_);
+  std::string msg = "OPTIONS " + uri + " SIP/2.0\r\n";
+  msg += "Via: SIP/2.0/" + std::string(transport::viaName(flow.protocol)) + " " + local.toString() +
+         ";branch=z9hG4bKsbka." + n + ";rport\r\n";
+  msg += "From: <sip:keepalive@" + local.toString() + ">;tag=" + randomTag() + "\r\n";
+  msg += "To: <" + uri + ">\r\n";
+  std::string call_id = "ka-" + n + "-" + randomTag();
+  for (int tries = 0; owns_call_id_ && !owns_call_id_(call_id) && tries < 64; ++tries)
+    call_id = "ka-" + n + "-" + randomTag();
+  msg += "Call-ID: " + call_id + "\r\n";
+  msg += "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n";
+  msg += "User-Agent: " + shared_.options().user_agent + "\r\nContent-Length: 0\r\n\r\n";
+  return msg;
+}
+
+transport::Flow EdgeWorker::flowTo(transport::Protocol protocol,
+                                   const transport::Address& remote) const {
+  transport::Flow f;
+  f.protocol = protocol;
+  f.remote = remote;
+  for (const auto& [p, a] : shared_.options().self.listeners) {
+    if (p == protocol && a.ip.is_v6() == remote.ip.is_v6()) {
+      f.local = a;
+      break;
+    }
+  }
+  return f;
 }
 
 transport::Flow EdgeWorker::flowForBinding(const Binding& b) const {
@@ -388,6 +514,10 @@ transport::Flow EdgeWorker::flowForBinding(const Binding& b) const {
     // different port is a third-party or multi-socket registration); otherwise the UA is
     // behind NAT and only the flow it registered from reaches it.
     if (ip && *ip == b.flow.remote.ip) {
+      // A contact asking for another transport (";transport=tcp") is reached over that one.
+      transport::Protocol p = protocolForUri(*uri, b.flow.protocol);
+      if (p != b.flow.protocol)
+        return flowTo(p, transport::Address{*ip, uri->portOr(defaultPort(p))});
       transport::Flow f = b.flow;
       f.remote.port = uri->portOr(5060);
       f.connection_id = 0;
@@ -402,17 +532,8 @@ std::optional<transport::Flow> EdgeWorker::flowForUri(const sip::Uri& uri,
   auto host = uri.maddr() ? *uri.maddr() : uri.host();
   auto ip = ipLiteral(host);
   if (!ip) return std::nullopt;
-  transport::Flow f;
-  f.protocol = protocolForUri(uri, in.protocol);
-  f.remote.ip = *ip;
-  f.remote.port = uri.portOr(defaultPort(f.protocol));
-  for (const auto& [p, a] : shared_.options().self.listeners) {
-    if (p == f.protocol && a.ip.is_v6() == ip->is_v6()) {
-      f.local = a;
-      break;
-    }
-  }
-  return f;
+  transport::Protocol p = protocolForUri(uri, in.protocol);
+  return flowTo(p, transport::Address{*ip, uri.portOr(defaultPort(p))});
 }
 
 common::Result<sip::Message> EdgeWorker::branchRequest(const sip::Message& request,
@@ -420,7 +541,7 @@ common::Result<sip::Message> EdgeWorker::branchRequest(const sip::Message& reque
                                                        const transport::Flow& target,
                                                        std::optional<std::string> new_ruri,
                                                        const std::vector<std::string>& path,
-                                                       bool pop_route, bool record_route) {
+                                                       int pop_route, bool record_route) {
   auto copy = sip::Message::parse(request.raw());
   if (!copy) return copy.error();
   sip::MessageEdits& e = copy->edits();
@@ -430,7 +551,7 @@ common::Result<sip::Message> EdgeWorker::branchRequest(const sip::Message& reque
   transport::Flow out = target;
   out.local = routableLocal(target.local, target.remote);
   e.pushVia(ourVia(out, branch));
-  if (pop_route) e.popRoute();
+  for (int i = 0; i < pop_route; ++i) e.popRoute();
   if (record_route) {
     // Two entries when the request changes transport (or address), so each side routes to
     // the address it can reach (RFC 5658 double record-routing).
@@ -445,12 +566,12 @@ common::Result<sip::Message> EdgeWorker::branchRequest(const sip::Message& reque
 }
 
 void EdgeWorker::proxyRequest(ServerId id, const sip::Message& request, const transport::Flow& from,
-                              bool route_popped) {
+                              int route_popped) {
   // Next hop: the first Route left, else the Request-URI.
   std::optional<transport::Flow> target;
   if (request.headerCount(sip::HeaderId::kRoute) > 0) {
     const auto& routes = *request.routes();
-    size_t next = route_popped ? 1 : 0;
+    size_t next = size_t(route_popped);
     if (next < routes.size()) target = flowForUri(routes[next].uri, from);
   }
   if (!target) {
@@ -473,18 +594,18 @@ void EdgeWorker::proxyRequest(ServerId id, const sip::Message& request, const tr
   b.target = *target;
   ctx->branches.push_back(std::move(b));
   ctx->group_ends = {1};
-  uint64_t cid = ctx->id;
-  context_of_server_[id] = cid;
-  ProxyContext& ref = *ctx;
-  proxies_[cid] = std::move(ctx);
-  startGroup(ref);
+  addContext(std::move(ctx));
 }
 
-void EdgeWorker::forkToBindings(ServerId id, const std::string& aor, bool route_popped) {
+void EdgeWorker::forkToBindings(ServerId id, const std::string& aor, int route_popped,
+                                const std::string& dialled, Trunk* fallback) {
   const sip::Message* req = layer_->request(id);
   if (req == nullptr) return;
   auto bindings = shared_.location().lookup(aor, now());
-  if (bindings.empty()) return reject(id, 480, "Temporarily Unavailable");
+  if (bindings.empty()) {
+    if (fallback != nullptr) return dispatchToTrunk(id, *fallback, dialled, route_popped);
+    return reject(id, 480, "Temporarily Unavailable");
+  }
   auto ctx = std::make_unique<ProxyContext>();
   ctx->id = next_context_++;
   ctx->server = id;
@@ -504,8 +625,44 @@ void EdgeWorker::forkToBindings(ServerId id, const std::string& aor, bool route_
     if (i + 1 == bindings.size() || ctx->branches[i].binding.q != bindings[i + 1].q)
       ctx->group_ends.push_back(i + 1);
   }
+  addContext(std::move(ctx));
+}
+
+void EdgeWorker::dispatchToTrunk(ServerId id, Trunk& trunk, const std::string& dialled,
+                                 int route_popped) {
+  const sip::Message* req = layer_->request(id);
+  if (req == nullptr) return;
+  Routing* routing = shared_.routing();
+  const auto& call_id = req->callId();
+  auto order = routing->dispatch(trunk, call_id ? *call_id : std::string_view());
+  shared_.counters().trunk_calls.fetch_add(1, std::memory_order_relaxed);
+  auto ctx = std::make_unique<ProxyContext>();
+  ctx->id = next_context_++;
+  ctx->server = id;
+  ctx->invite = req->method() == sip::Method::kInvite;
+  ctx->pop_route = route_popped;
+  ctx->record_route =
+      req->method() == sip::Method::kInvite || req->method() == sip::Method::kSubscribe;
+  ctx->trunk = &trunk;
+  // Serial: one gateway per group, in the dispatcher's order.
+  for (size_t gi : order) {
+    Gateway& gw = *trunk.gateways[gi];
+    Branch b;
+    b.gateway = &gw;
+    b.target = flowTo(gw.protocol, gw.address);
+    std::string ruri = "sip:" + dialled + "@" + gw.address.toString();
+    if (gw.protocol != transport::Protocol::kUdp)
+      ruri += ";transport=" + std::string(transport::configName(gw.protocol));
+    b.ruri = std::move(ruri);
+    ctx->branches.push_back(std::move(b));
+    ctx->group_ends.push_back(ctx->branches.size());
+  }
+  addContext(std::move(ctx));
+}
+
+void EdgeWorker::addContext(std::unique_ptr<ProxyContext> ctx) {
   uint64_t cid = ctx->id;
-  context_of_server_[id] = cid;
+  context_of_server_[ctx->server] = cid;
   ProxyContext& ref = *ctx;
   proxies_[cid] = std::move(ctx);
   startGroup(ref);
@@ -562,7 +719,9 @@ void EdgeWorker::startBranch(ProxyContext& ctx, size_t index) {
   if (it == proxies_.end()) return;
   it->second->branches[index].client = *client;
   shared_.counters().proxied.fetch_add(1, std::memory_order_relaxed);
-  if (it->second->invite) armTimerC(*it->second, index);
+  Branch& sent = it->second->branches[index];
+  if (sent.gateway != nullptr) sent.gateway->calls.fetch_add(1, std::memory_order_relaxed);
+  if (it->second->invite || sent.gateway != nullptr) armTimerC(*it->second, index);
   if (it->second->cancelled) (void)layer_->cancel(*client);
 }
 
@@ -575,7 +734,12 @@ void EdgeWorker::onBranchResponse(uint64_t ctx_id, size_t index, const sip::Mess
   if (status == 100) return;  // §16.7 step 5: never forwarded
   if (status < 200) {
     br.provisional = true;
-    if (ctx.invite && !br.done) armTimerC(ctx, index);  // §16.7 step 2: restarts timer C
+    if (ctx.invite && !br.done) {
+      armTimerC(ctx, index);  // §16.7 step 2: restarts timer C
+    } else if (br.timer_c != 0) {
+      timers_.cancel(br.timer_c);  // a gateway answered a non-INVITE: timer F decides now
+      br.timer_c = 0;
+    }
     if (ctx.answered) return;
     if (auto bytes = withoutTopVia(response)) (void)layer_->respond(ctx.server, std::move(*bytes));
     return;
@@ -634,8 +798,10 @@ void EdgeWorker::armTimerC(ProxyContext& ctx, size_t index) {
   Branch& br = ctx.branches[index];
   if (br.timer_c != 0) timers_.cancel(br.timer_c);
   uint64_t cid = ctx.id;
-  br.timer_c =
-      timers_.schedule(shared_.options().timer_c, [this, cid, index] { onTimerC(cid, index); });
+  // A gateway gets a short time to say anything at all, then the next one is tried.
+  auto delay = br.gateway != nullptr && !br.provisional ? shared_.options().gateway_timeout
+                                                        : shared_.options().timer_c;
+  br.timer_c = timers_.schedule(delay, [this, cid, index] { onTimerC(cid, index); });
 }
 
 void EdgeWorker::onTimerC(uint64_t ctx_id, size_t index) {
@@ -660,8 +826,19 @@ void EdgeWorker::maybeFinish(ProxyContext& ctx) {
     if (!ctx.branches[i].done) return;
   }
   if (ctx.answered) return finishContext(ctx.id);
-  // The group failed: the next q group, unless the caller gave up.
-  if (!ctx.cancelled && ctx.group + 1 < ctx.group_ends.size()) {
+  bool next_group = true;
+  if (ctx.trunk != nullptr) {
+    // A trunk's gateway failed: out of rotation when it did not answer or was unavailable,
+    // and only then is the next gateway tried.
+    const Branch& failed = ctx.branches[begin];
+    next_group = failsOver(failed.final_status);
+    if (next_group && failed.gateway != nullptr)
+      shared_.routing()->callFailed(*ctx.trunk, *failed.gateway);
+    if (next_group && !ctx.cancelled && ctx.group + 1 < ctx.group_ends.size())
+      shared_.counters().trunk_failovers.fetch_add(1, std::memory_order_relaxed);
+  }
+  // The group failed: the next q group (or gateway), unless the caller gave up.
+  if (next_group && !ctx.cancelled && ctx.group + 1 < ctx.group_ends.size()) {
     ++ctx.group;
     return startGroup(ctx);
   }
@@ -721,16 +898,13 @@ void EdgeWorker::onCancel(ServerId invite) {
 void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
   // The end-to-end ACK of a 2xx: forwarded statelessly along its route (§16.11 in effect).
   const Self& self = shared_.options().self;
-  bool pop = false;
+  int pop = 0;
   std::optional<transport::Flow> target;
   if (ack.headerCount(sip::HeaderId::kRoute) > 0) {
     const auto& routes = ack.routes();
     if (!routes) return;
-    size_t next = 0;
-    if (!routes->empty() && self.isThisServer(routes->front().uri)) {
-      pop = true;
-      next = 1;
-    }
+    pop = ourLeadingRoutes(*routes, self);
+    size_t next = size_t(pop);
     if (next < routes->size()) target = flowForUri((*routes)[next].uri, from);
   }
   if (!target) {
@@ -755,7 +929,7 @@ void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
   transport::Flow out = *target;
   out.local = routableLocal(target->local, target->remote);
   e.pushVia(ourVia(out, makeBranch(loopHash(ack), 0)));
-  if (pop) e.popRoute();
+  for (int i = 0; i < pop; ++i) e.popRoute();
   e.decrementMaxForwards();
   shared_.counters().forwarded_stateless.fetch_add(1, std::memory_order_relaxed);
   sender_.send(*target, msg->serialize(), {});

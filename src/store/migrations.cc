@@ -70,6 +70,27 @@ const std::vector<Migration>& builtinMigrations() {
        " realm TEXT NOT NULL,"
        " mode TEXT NOT NULL CHECK (mode IN ('proxy', 'redirect')),"
        " account_sid TEXT);"},
+      {4, "sip trunks (gateway groups with ACLs) and dialled-prefix routes",
+       "CREATE TABLE sip_trunks ("
+       " name TEXT PRIMARY KEY,"
+       " algorithm TEXT NOT NULL CHECK (algorithm IN ('round-robin', 'weighted', 'hash')),"
+       " probe_interval INTEGER NOT NULL,"
+       " created_at BIGINT NOT NULL);"
+       "CREATE TABLE sip_trunk_gateways ("
+       " trunk TEXT NOT NULL,"
+       " position INTEGER NOT NULL,"
+       " uri TEXT NOT NULL,"
+       " weight INTEGER NOT NULL CHECK (weight BETWEEN 1 AND 1000),"
+       " PRIMARY KEY (trunk, position));"
+       "CREATE TABLE sip_trunk_acl ("
+       " trunk TEXT NOT NULL,"
+       " position INTEGER NOT NULL,"
+       " cidr TEXT NOT NULL,"
+       " PRIMARY KEY (trunk, position));"
+       "CREATE TABLE sip_routes ("
+       " prefix TEXT PRIMARY KEY,"
+       " trunk TEXT NOT NULL,"
+       " created_at BIGINT NOT NULL);"},
   };
   return kMigrations;
 }

@@ -21,6 +21,7 @@
 #include "store/registrations.h"
 #include "store/sip_credentials.h"
 #include "store/sip_domains.h"
+#include "store/sip_trunks.h"
 
 namespace store {
 
@@ -43,6 +44,7 @@ class Store {
   Registrations& registrations() { return *registrations_; }
   SipCredentials& sipCredentials() { return *sip_credentials_; }
   SipDomains& sipDomains() { return *sip_domains_; }
+  SipTrunks& sipTrunks() { return *sip_trunks_; }
 
   // What open() did to the schema (applied is empty on a database already up to date).
   const MigrationReport& migrations() const { return report_; }
@@ -56,6 +58,7 @@ class Store {
   std::unique_ptr<Registrations> registrations_;
   std::unique_ptr<SipCredentials> sip_credentials_;
   std::unique_ptr<SipDomains> sip_domains_;
+  std::unique_ptr<SipTrunks> sip_trunks_;
 };
 
 }  // namespace store

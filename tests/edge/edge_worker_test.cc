@@ -1,5 +1,6 @@
 // The edge's transaction user driven through a real TransactionLayer with a fake network
-// and manual timers: REGISTER end to end (store write included) and NAT keep-alives.
+// and manual timers: REGISTER end to end (store write included), NAT keep-alives, and calls
+// routed to a trunk (failover, gateway timeout, OPTIONS probes).
 #include "edge/edge.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,8 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+
+#include "sip/response.h"
 
 namespace {
 
@@ -170,6 +173,161 @@ TEST_F(EdgeWorkerTest, NoPingForABindingReachableAsWritten) {
   size_t before = sender_.sent.size();
   EXPECT_EQ(worker_->pingNatBindings(), 0u);
   EXPECT_EQ(sender_.sent.size(), before);
+}
+
+// A trunk of two gateways, the first the dispatcher's choice (weighted 100:1), and a route
+// for +49; the trunk is probed (so a failed gateway is taken out) or not.
+class TrunkTest : public EdgeWorkerTest {
+ protected:
+  void useTrunk(int probe_seconds) {
+    edge::TrunkSpec t;
+    t.name = "carrier";
+    t.algorithm = "weighted";
+    t.gateways = {{"udp:192.0.2.10:5060", 100}, {"udp:192.0.2.11:5060", 1}};
+    t.probe_interval = std::chrono::seconds(probe_seconds);
+    auto r = edge::Routing::create({t}, {{"+49", "carrier"}});
+    ASSERT_TRUE(r) << r.error().reason;
+    shared_->setRouting(std::move(*r));
+  }
+  edge::Trunk& trunk() { return *shared_->routing()->trunks()[0]; }
+
+  void invite(const std::string& number) {
+    std::string text = "INVITE sip:" + number +
+                       "@example.com SIP/2.0\r\n"
+                       "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKcall1\r\n"
+                       "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:" +
+                       number +
+                       "@example.com>\r\n"
+                       "Call-ID: call-1@10.0.0.5\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+                       "Contact: <sip:alice@10.0.0.5>\r\nContent-Length: 0\r\n\r\n";
+    auto m = sip::Message::parse(text);
+    ASSERT_TRUE(m.has_value());
+    layer_->receive(std::move(*m), from("10.0.0.5:5060"));
+  }
+  // The requests of `method` sent to `remote`, in order.
+  std::vector<sip::Message> sentTo(const std::string& remote, std::string_view method) {
+    std::vector<sip::Message> out;
+    for (const Sent& s : sender_.sent) {
+      if (s.flow.remote.toString() != remote) continue;
+      auto m = sip::Message::parse(s.bytes);
+      if (m && m->isRequest() && m->methodText() == method) out.push_back(std::move(*m));
+    }
+    return out;
+  }
+  // Statuses of the responses that went back to the caller.
+  std::vector<int> upstream() {
+    std::vector<int> out;
+    for (const Sent& s : sender_.sent) {
+      if (s.flow.remote.toString() != "10.0.0.5:5060") continue;
+      auto m = sip::Message::parse(s.bytes);
+      if (m && !m->isRequest()) out.push_back(m->statusCode());
+    }
+    return out;
+  }
+  void answer(const sip::Message& request, const std::string& gw, int status) {
+    sip::ResponseBuilder b(request, status);
+    b.toTag("gw");
+    auto m = sip::Message::parse(b.build());
+    ASSERT_TRUE(m.has_value());
+    layer_->receive(std::move(*m), from(gw));
+  }
+};
+
+TEST_F(TrunkTest, A503FailsOverAndTheSecondGatewayCarriesTheCall) {
+  useTrunk(30);
+  invite("+4930123");
+  auto first = sentTo("192.0.2.10:5060", "INVITE");
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].requestUriText(), "sip:+4930123@192.0.2.10:5060");
+  EXPECT_TRUE(sentTo("192.0.2.11:5060", "INVITE").empty());
+  answer(first[0], "192.0.2.10:5060", 503);
+  auto second = sentTo("192.0.2.11:5060", "INVITE");
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].requestUriText(), "sip:+4930123@192.0.2.11:5060");
+  answer(second[0], "192.0.2.11:5060", 200);
+  EXPECT_EQ(upstream().back(), 200);
+  EXPECT_EQ(shared_->counters().trunk_failovers.load(), 1u);
+  EXPECT_EQ(shared_->counters().trunk_calls.load(), 1u);
+  // The 503 took the (probed) gateway out until a probe says otherwise.
+  EXPECT_FALSE(trunk().gateways[0]->up);
+  EXPECT_TRUE(trunk().gateways[1]->up);
+  EXPECT_EQ(trunk().gateways[0]->failures.load(), 1u);
+}
+
+TEST_F(TrunkTest, A486IsTheCalleesAnswerAndIsNeverFailedOver) {
+  useTrunk(30);
+  invite("+4930123");
+  auto first = sentTo("192.0.2.10:5060", "INVITE");
+  ASSERT_EQ(first.size(), 1u);
+  answer(first[0], "192.0.2.10:5060", 486);
+  EXPECT_TRUE(sentTo("192.0.2.11:5060", "INVITE").empty());
+  EXPECT_EQ(upstream().back(), 486);
+  EXPECT_EQ(shared_->counters().trunk_failovers.load(), 0u);
+  EXPECT_TRUE(trunk().gateways[0]->up);
+  EXPECT_EQ(worker_->activeProxies(), 0u);
+}
+
+TEST_F(TrunkTest, ASilentGatewayIsFailedOverAfterTheGatewayTimeout) {
+  useTrunk(0);  // unprobed: the failure is counted but the gateway stays in
+  invite("+4930123");
+  ASSERT_EQ(sentTo("192.0.2.10:5060", "INVITE").size(), 1u);
+  timers_.advance(shared_->options().gateway_timeout - std::chrono::milliseconds(1));
+  EXPECT_TRUE(sentTo("192.0.2.11:5060", "INVITE").empty());
+  timers_.advance(std::chrono::milliseconds(1));
+  auto second = sentTo("192.0.2.11:5060", "INVITE");
+  ASSERT_EQ(second.size(), 1u);
+  answer(second[0], "192.0.2.11:5060", 180);
+  // Ringing: now only timer C limits the branch, not the gateway timeout.
+  timers_.advance(shared_->options().gateway_timeout * 2);
+  EXPECT_EQ(upstream().back(), 180);
+  answer(second[0], "192.0.2.11:5060", 200);
+  EXPECT_EQ(upstream().back(), 200);
+  EXPECT_TRUE(trunk().gateways[0]->up);
+  EXPECT_EQ(trunk().gateways[0]->failures.load(), 1u);
+}
+
+TEST_F(TrunkTest, AllGatewaysFailingGivesTheCallerOneFinalAnswer) {
+  useTrunk(0);
+  invite("+4930123");
+  answer(sentTo("192.0.2.10:5060", "INVITE").at(0), "192.0.2.10:5060", 503);
+  answer(sentTo("192.0.2.11:5060", "INVITE").at(0), "192.0.2.11:5060", 503);
+  // A 503 is not relayed as is (the caller would avoid this proxy): 500.
+  EXPECT_EQ(upstream().back(), 500);
+  EXPECT_EQ(worker_->activeProxies(), 0u);
+}
+
+TEST_F(TrunkTest, UnroutedNumbersAndNamesAreNotSentToTheTrunk) {
+  useTrunk(0);
+  invite("+3312345");  // no route for +33, no binding: 480 as for any user without one
+  EXPECT_EQ(upstream().back(), 480);
+  EXPECT_TRUE(sentTo("192.0.2.10:5060", "INVITE").empty());
+}
+
+TEST_F(TrunkTest, ProbesTakeASilentGatewayOutAndAnAnswerBringsItBack) {
+  useTrunk(10);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(worker_->probeGateways(t0), 2u);
+  auto p1 = sentTo("192.0.2.10:5060", "OPTIONS");
+  ASSERT_EQ(p1.size(), 1u);
+  EXPECT_EQ(p1[0].requestUriText(), "sip:192.0.2.10:5060");
+  answer(p1[0], "192.0.2.10:5060", 200);
+  timers_.advance(shared_->options().probe_timeout);
+  EXPECT_TRUE(trunk().gateways[0]->up);
+  EXPECT_FALSE(trunk().gateways[1]->up);  // never answered
+  // Not again before the interval.
+  EXPECT_EQ(worker_->probeGateways(t0 + std::chrono::seconds(5)), 0u);
+  // Calls skip the dead gateway while another is up.
+  trunk().gateways[0]->up = false;
+  trunk().gateways[1]->up = true;
+  invite("+4930123");
+  EXPECT_TRUE(sentTo("192.0.2.10:5060", "INVITE").empty());
+  EXPECT_EQ(sentTo("192.0.2.11:5060", "INVITE").size(), 1u);
+  // Next round: the first answers 404 (alive, just not a user), back in.
+  EXPECT_EQ(worker_->probeGateways(t0 + std::chrono::seconds(10)), 2u);
+  auto p2 = sentTo("192.0.2.10:5060", "OPTIONS");
+  ASSERT_EQ(p2.size(), 2u);
+  answer(p2[1], "192.0.2.10:5060", 404);
+  EXPECT_TRUE(trunk().gateways[0]->up);
 }
 
 }  // namespace

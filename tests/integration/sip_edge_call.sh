@@ -4,7 +4,8 @@
 # INVITE, 180, 200, ACK, BYE, 200 end to end. Then a callee that answers 486 (relayed, not
 # failed over), a call to a user with no binding (480), a parallel fork to two bindings of
 # one user (one answers, the other is cancelled), a caller's CANCEL propagated to the
-# callee, and no answer (timer C: the ringing callee is cancelled, the caller gets 408).
+# callee, no answer (timer C: the ringing callee is cancelled, the caller gets 408), a
+# redirect domain (302), and the same call over TCP and over TLS.
 # Usage: sip_edge_call.sh BINARY
 source "$(dirname "$0")/sip/lib.sh" "$1"
 need sipp
@@ -106,3 +107,56 @@ sipp_run redirect -sf "$SIPP_DIR/uac_redirect.xml" -m 1 -s alice -key callee rit
   -key domain redirect.example.com "$SRV_UDP" || fail "no 302 from the redirect domain"
 grep -q "^Contact: <sip:rita@127.0.0.1:5999>" "$WORK/redirect.msg" || fail "302 without the binding"
 echo "ok: redirect mode: 302 with the binding as Contact"
+
+# 8. The same call over TCP and over TLS (the caller's leg; siptool.py as the caller since
+# Debian's SIPp has no TLS). Over TCP the callee is a SIPp on TCP too, registered with a
+# ;transport=tcp Contact; over TLS the callee answers on UDP, so the proxy changes transport
+# and records its route twice (RFC 5658).
+stop_server
+need openssl
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" > /dev/null 2>&1 || fail "openssl req"
+admin x sip-user add --domain example.com --user alice --password alicepw
+admin x sip-user add --domain example.com --user tina --password tinapw
+admin x sip-user add --domain example.com --user lars --password larspw
+start_server x --set sip.listen=udp:127.0.0.1:0,tcp:127.0.0.1:0,tls:127.0.0.1:0 \
+  --set sip.tls.certificate="$WORK/cert.pem" --set sip.tls.key="$WORK/key.pem"
+
+check_call() {  # check_call JSON LABEL
+  local out=$1
+  [ "$(json_get "$out" "['steps'][0]['status']")" = 407 ] || fail "$2: no 407 first: $out"
+  [ "$(json_get "$out" "['steps'][1]['status']")" = 200 ] || fail "$2: INVITE not answered: $out"
+  json_get "$out" "['steps'][1]['provisional']" | grep -q 180 || fail "$2: no 180: $out"
+  [ "$(json_get "$out" "['steps'][2]['status']")" = 200 ] || fail "$2: BYE not answered: $out"
+}
+
+tcp_port=$(free_udp_port)
+sipp_bg tcp_callee -sf "$SIPP_DIR/uas_answer.xml" -t t1 -p "$tcp_port" -m 1
+pid_tcp=$LAST_BG
+sed 's/\[contact_port\]>/[contact_port];transport=tcp>/' "$SIPP_DIR/register.xml" > "$WORK/register_tcp.xml"
+sleep 0.3
+sipp_run reg_tina -sf "$WORK/register_tcp.xml" -m 1 -au tina -ap tinapw -key user tina \
+  -key domain example.com -key contact_port "$tcp_port" -auth_uri example.com "$SRV_UDP" \
+  || fail "tina's REGISTER"
+out=$($SIPTOOL call --server "tcp:$SRV_TCP" --user alice --password alicepw --domain example.com \
+  --callee tina) || fail "siptool call over TCP: $out"
+check_call "$out" TCP
+wait "$pid_tcp" || fail "the TCP callee did not see the whole call"
+grep -q "^Record-Route: <sip:${SRV_TCP};transport=tcp;lr>" "$WORK/tcp_callee.msg" \
+  || fail "no TCP Record-Route at the TCP callee"
+echo "ok: call over TCP, caller and callee (INVITE/407/180/200/ACK/BYE/200)"
+
+udp_port=$(free_udp_port)
+sipp_bg tls_callee -sf "$SIPP_DIR/uas_answer.xml" -p "$udp_port" -m 1
+pid_tls=$LAST_BG
+sleep 0.3
+sipp_run reg_lars -sf "$SIPP_DIR/register.xml" -m 1 -au lars -ap larspw -key user lars \
+  -key domain example.com -key contact_port "$udp_port" -auth_uri example.com "$SRV_UDP" \
+  || fail "lars's REGISTER"
+out=$($SIPTOOL call --server "tls:$SRV_TLS" --user alice --password alicepw --domain example.com \
+  --callee lars) || fail "siptool call over TLS: $out"
+check_call "$out" TLS
+[ "$(json_get "$out" "['tls_version']")" != None ] || fail "not TLS"
+json_get "$out" "['record_route']" | grep -q "transport=tls" || fail "no TLS Record-Route: $out"
+wait "$pid_tls" || fail "the callee of the TLS caller did not see the whole call"
+echo "ok: call over TLS (caller) to a UDP callee, double Record-Route"

@@ -7,12 +7,14 @@
 #include "store/registrations.h"
 #include "store/sip_credentials.h"
 #include "store/sip_domains.h"
+#include "store/sip_trunks.h"
 
 namespace store::internal {
 
 std::unique_ptr<Registrations> makeSqlRegistrations(Database& db);
 std::unique_ptr<SipCredentials> makeSqlSipCredentials(Database& db);
 std::unique_ptr<SipDomains> makeSqlSipDomains(Database& db);
+std::unique_ptr<SipTrunks> makeSqlSipTrunks(Database& db);
 
 // ASCII lower-case copy (host names, domains, hex).
 std::string asciiLower(std::string_view s);

@@ -6,6 +6,8 @@ JSON, so a test script can assert on status codes and headers. Standard library 
   siptool.py register --server udp:127.0.0.1:5060 --user alice --password pw --domain example.com
   siptool.py register ... --replay         # send the authenticated REGISTER twice, same nc
   siptool.py raw --server udp:127.0.0.1:5060 --file msg.txt   # one message, print the reply
+  siptool.py call --server tls:127.0.0.1:5061 --user alice --password pw --domain example.com \
+      --callee bob          # INVITE (answering 407), ACK, BYE over one flow; JSON of each step
 """
 import argparse
 import base64
@@ -244,6 +246,79 @@ def cmd_register(args):
     return 0
 
 
+def cmd_call(args):
+    """A whole call from a UA on one flow: INVITE (again with credentials after 407), the
+    provisional and final responses, ACK and BYE along the route set the 200 set up."""
+    conn = Conn(args.server, args.timeout)
+    out = {"tls_version": getattr(conn, "tls_version", None), "steps": []}
+    call_id = "%032x" % random.getrandbits(128)
+    tag = "%08x" % random.getrandbits(32)
+    target = f"sip:{args.callee}@{args.domain}"
+    me = f"<sip:{args.user}@{args.domain}>;tag={tag}"
+    contact = f"<sip:{args.user}@{conn.local_hostport()};transport={conn.proto}>"
+    sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+           "m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+
+    last_branch = [""]
+
+    def request(method, uri, cseq, to, routes=(), auth=None, body="", same_branch=False):
+        # The ACK of a non-2xx belongs to the INVITE's transaction: same branch (§17.1.1.3).
+        branch = last_branch[0] if same_branch else "z9hG4bK" + "%016x" % random.getrandbits(64)
+        last_branch[0] = branch
+        lines = [f"{method} {uri} SIP/2.0",
+                 f"Via: SIP/2.0/{conn.via_transport()} {conn.local_hostport()};branch={branch};rport",
+                 f"From: {me}", f"To: {to}", f"Call-ID: {call_id}", f"CSeq: {cseq} {method}",
+                 f"Contact: {contact}", "Max-Forwards: 70"]
+        lines += [f"Route: {r}" for r in routes]
+        if auth:
+            lines.append(f"Proxy-Authorization: {auth}")
+        if body:
+            lines.append("Content-Type: application/sdp")
+        lines += [f"Content-Length: {len(body)}", "", body]
+        return "\r\n".join(lines)
+
+    def final(step_name):
+        provisional = []
+        while True:
+            resp = parse_response(conn.recv())
+            if resp["status"] < 200:
+                provisional.append(resp["status"])
+                continue
+            out["steps"].append({"step": step_name, "status": resp["status"],
+                                 "provisional": provisional})
+            return resp
+
+    to = f"<{target}>"
+    conn.send(request("INVITE", target, 1, to, body=sdp))
+    resp = final("invite")
+    cseq = 1
+    if resp["status"] == 407 and args.password is not None:
+        conn.send(request("ACK", target, 1, header(resp, "To"), same_branch=True))
+        ch = pick_challenge(resp, args.algorithm)
+        auth = authorization(ch, args.algorithm, args.user, args.password, "INVITE", target, 1)
+        cseq = 2
+        conn.send(request("INVITE", target, cseq, to, auth=auth, body=sdp))
+        resp = final("invite_auth")
+    if resp["status"] != 200:
+        conn.send(request("ACK", target, cseq, header(resp, "To"), same_branch=True))
+        print(json.dumps(out))
+        return 0
+    # §12.1.2: the route set is the Record-Route reversed; the remote target its Contact.
+    rr = []
+    for v in header(resp, "Record-Route", all_values=True):
+        rr += [x.strip() for x in v.split(",")]
+    routes = list(reversed(rr))
+    remote = re.search(r"<([^>]+)>", header(resp, "Contact")).group(1)
+    out["record_route"] = rr
+    peer_to = header(resp, "To")
+    conn.send(request("ACK", remote, cseq, peer_to, routes))
+    time.sleep(args.hold)
+    conn.send(request("BYE", remote, cseq + 1, peer_to, routes))
+    final("bye")
+    print(json.dumps(out))
+    return 0
+
+
 def cmd_raw(args):
     conn = Conn(args.server, args.timeout)
     with open(args.file, "rb") as f:
@@ -272,12 +347,21 @@ def main():
     r.add_argument("--query", action="store_true", help="no Contact: list the bindings")
     r.add_argument("--wait", type=float, default=0)
     r.add_argument("--timeout", type=float, default=5)
+    c = sub.add_parser("call")
+    c.add_argument("--server", required=True)
+    c.add_argument("--user", required=True)
+    c.add_argument("--password")
+    c.add_argument("--domain", required=True)
+    c.add_argument("--callee", required=True)
+    c.add_argument("--algorithm", default="MD5")
+    c.add_argument("--hold", type=float, default=0.2, help="seconds between ACK and BYE")
+    c.add_argument("--timeout", type=float, default=10)
     w = sub.add_parser("raw")
     w.add_argument("--server", required=True)
     w.add_argument("--file", required=True)
     w.add_argument("--timeout", type=float, default=3)
     args = p.parse_args()
-    return cmd_register(args) if args.cmd == "register" else cmd_raw(args)
+    return {"register": cmd_register, "call": cmd_call, "raw": cmd_raw}[args.cmd](args)
 
 
 if __name__ == "__main__":

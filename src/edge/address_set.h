@@ -1,0 +1,48 @@
+// A set of IP networks ("192.0.2.0/24", "2001:db8::/32", or single addresses), asked
+// whether an address falls in one: the flood guard's allowlist and the trunks' access
+// lists. IPv4 is kept as IPv4-mapped IPv6, so one comparison serves both families and an
+// IPv4-mapped source matches its IPv4 network.
+//
+//   auto acl = edge::AddressSet::parse({"192.0.2.0/24", "2001:db8::1"});
+//   if (!acl) return acl.error();
+//   bool trusted = acl->contains(source.ip);
+#pragma once
+
+#include <array>
+#include <boost/asio/ip/address.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace edge {
+
+class AddressSet {
+ public:
+  using Key = std::array<uint8_t, 16>;
+
+  // Fails naming the first entry that is not an address or address/prefix-length.
+  static common::Result<AddressSet> parse(const std::vector<std::string>& entries);
+  // One entry; false when it does not parse.
+  bool add(std::string_view entry);
+
+  bool contains(const boost::asio::ip::address& ip) const { return contains(keyOf(ip)); }
+  bool contains(const Key& key) const;
+  bool empty() const { return networks_.empty(); }
+  size_t size() const { return networks_.size(); }
+
+  // The 16-byte form used for matching (IPv4 as IPv4-mapped IPv6), and back.
+  static Key keyOf(const boost::asio::ip::address& ip);
+  static boost::asio::ip::address addressOf(const Key& key);
+
+ private:
+  struct Network {
+    Key net;          // already masked to its prefix
+    unsigned prefix;  // in bits of the 128
+  };
+  std::vector<Network> networks_;
+};
+
+}  // namespace edge
