@@ -24,7 +24,9 @@ constexpr const char* kUsage =
     "  route add (--prefix [+]DIGITS | --default) --trunk NAME\n"
     "  route list\n"
     "  route remove (--prefix [+]DIGITS | --default)\n"
-    "  (trunks and routes take effect when serve starts)\n";
+    "  (trunks and routes take effect when serve starts)\n"
+    "  sip-block list                 sources the flood guard has blocked, still in force\n"
+    "  sip-block remove --source IP   lifts a block (the running server follows within 2 s)\n";
 
 int64_t nowUnix() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -228,13 +230,40 @@ int route(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostr
   return usage(err, "unknown route action '" + action + "'");
 }
 
+int sipBlock(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostream& err) {
+  const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
+  if (action == "list") {
+    auto list = db.sipBlocks().listActive(nowUnix());
+    if (!list) return storeError(err, list.error());
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& b : *list)
+      arr.push_back({{"source", b.source},
+                     {"blocked_at", b.blocked_at},
+                     {"until", b.until},
+                     {"requests", b.requests}});
+    out << arr.dump() << "\n";
+    return 0;
+  }
+  if (action == "remove") {
+    auto it = o.values.find("--source");
+    if (it == o.values.end() || it->second.empty())
+      return usage(err, "sip-block remove needs --source");
+    auto removed = db.sipBlocks().remove(it->second);
+    if (!removed) return storeError(err, removed.error());
+    out << nlohmann::json{{"source", it->second}, {"removed", *removed}}.dump() << "\n";
+    return *removed ? 0 : 1;
+  }
+  return usage(err, "unknown sip-block action '" + action + "'");
+}
+
 }  // namespace
 
 int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  auto o = parseConfigOptions(args, {"--default"},
-                              {"--domain", "--user", "--password", "--account", "--name",
-                               "--number", "--voice-url", "--sms-url", "--role", "--gateways",
-                               "--algorithm", "--acl", "--probe-interval", "--prefix", "--trunk"});
+  auto o =
+      parseConfigOptions(args, {"--default"},
+                         {"--domain", "--user", "--password", "--account", "--name", "--number",
+                          "--voice-url", "--sms-url", "--role", "--gateways", "--algorithm",
+                          "--acl", "--probe-interval", "--prefix", "--trunk", "--source"});
   if (!o) return usage(err, o.error().reason);
   if (o->positional.empty()) return usage(err, "no verb");
   auto cfg = common::Config::load(o->config_file, o->overrides);
@@ -243,7 +272,7 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
     return 2;
   }
   const std::string& noun = o->positional[0];
-  if (noun != "sip-user" && noun != "trunk" && noun != "route")
+  if (noun != "sip-user" && noun != "trunk" && noun != "route" && noun != "sip-block")
     return usage(err, "unknown verb '" + noun + "' (not yet: account, number, user)");
   auto db = store::Store::open(cfg->store().url);
   if (!db) {
@@ -252,5 +281,6 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
   if (noun == "trunk") return trunk(**db, *o, out, err);
   if (noun == "route") return route(**db, *o, out, err);
+  if (noun == "sip-block") return sipBlock(**db, *o, out, err);
   return sipUser(**db, *o, out, err);
 }

@@ -3,6 +3,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include "common/log.h"
 #include "common/thread_pool.h"
 #include "edge/edge.h"
+#include "edge/flood_guard.h"
 #include "store/store.h"
 #include "transaction/timers.h"
 #include "transaction/transaction_layer.h"
@@ -28,7 +30,9 @@ int64_t unixNow() {
 // layer's own loop (the transport may report them on another worker).
 // Trunks and prefix routes from the store, as the edge's routing table; null when none
 // are provisioned (`admin trunk add`, `admin route add`). Read once at start.
-common::Result<std::unique_ptr<edge::Routing>> loadRouting(store::Store& db) {
+// `trusted` gets the gateways' addresses and the trunks' ACLs (never flood-blocked).
+common::Result<std::unique_ptr<edge::Routing>> loadRouting(store::Store& db,
+                                                           std::vector<std::string>& trusted) {
   auto trunks = db.sipTrunks().listTrunks();
   if (!trunks) return trunks.error();
   auto routes = db.sipTrunks().listRoutes();
@@ -39,8 +43,13 @@ common::Result<std::unique_ptr<edge::Routing>> loadRouting(store::Store& db) {
     edge::TrunkSpec spec;
     spec.name = t.name;
     spec.algorithm = t.algorithm;
-    for (const store::SipGateway& g : t.gateways) spec.gateways.push_back({g.uri, g.weight});
+    for (const store::SipGateway& g : t.gateways) {
+      spec.gateways.push_back({g.uri, g.weight});
+      if (auto parsed = edge::parseGatewayUri(g.uri))
+        trusted.push_back(parsed->second.ip.to_string());
+    }
     spec.acl = t.acl;
+    trusted.insert(trusted.end(), t.acl.begin(), t.acl.end());
     spec.probe_interval = std::chrono::seconds(t.probe_interval);
     specs.push_back(std::move(spec));
   }
@@ -120,6 +129,8 @@ struct SipEdge::Impl {
   std::unique_ptr<boost::asio::steady_timer> purge_timer;
   std::unique_ptr<boost::asio::steady_timer> nat_timer;
   std::unique_ptr<boost::asio::steady_timer> probe_timer;
+  std::unique_ptr<boost::asio::steady_timer> block_timer;
+  std::unique_ptr<edge::FloodGuard> flood;
   std::vector<std::string> listening;
   bool running = false;
 
@@ -146,6 +157,32 @@ struct SipEdge::Impl {
     });
   }
 
+  // Blocks removed from the store (`admin sip-block remove`) are lifted here. A block younger
+  // than a few seconds may not be recorded yet, so it is left alone.
+  void scheduleBlockSync() {
+    block_timer->expires_after(std::chrono::seconds(2));
+    block_timer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      auto now = std::chrono::steady_clock::now();
+      auto blocks = flood->blocked(now);
+      if (!blocks.empty()) {
+        (void)pool->post([this, blocks = std::move(blocks)] {
+          auto active = db->sipBlocks().listActive(unixNow());
+          if (!active) return;
+          auto settled = std::chrono::system_clock::now() - std::chrono::seconds(5);
+          for (const auto& b : blocks) {
+            bool listed = std::any_of(active->begin(), active->end(), [&](const auto& row) {
+              return row.source == b.source.to_string();
+            });
+            if (!listed && b.since < settled && flood->unblock(b.source))
+              SB_LOG(kInfo, "flood guard: " + b.source.to_string() + " unblocked by admin");
+          }
+        });
+      }
+      scheduleBlockSync();
+    });
+  }
+
   void schedulePurge() {
     purge_timer->expires_after(std::chrono::seconds(60));
     purge_timer->async_wait([this](const boost::system::error_code& ec) {
@@ -154,6 +191,7 @@ struct SipEdge::Impl {
       size_t n = shared->location().purgeExpired(now);
       if (n > 0) SB_LOG(kDebug, "registrar: " + std::to_string(n) + " bindings expired");
       edge_store->purgeExpired(now);
+      (void)pool->post([this, now] { (void)db->sipBlocks().purgeExpired(now); });
       schedulePurge();
     });
   }
@@ -195,15 +233,45 @@ common::Status SipEdge::start() {
   eo.registrar.max_contacts = sip.max_contacts;
   m.shared = std::make_unique<edge::EdgeShared>(eo, *m.edge_store);
   if (auto st = m.shared->loadBindings(unixNow()); !st) return st.error();
-  auto routing = loadRouting(*m.db);
+  std::vector<std::string> trusted;
+  auto routing = loadRouting(*m.db, trusted);
   if (!routing) return routing.error();
   if (*routing) m.shared->setRouting(std::move(*routing));
+
+  edge::FloodGuardOptions fo;
+  fo.enabled = sip.flood_enabled;
+  fo.max_requests = sip.flood_max_requests;
+  fo.window = std::chrono::milliseconds(sip.flood_window_ms);
+  fo.block_for = std::chrono::seconds(sip.flood_block_seconds);
+  fo.allowlist = sip.flood_allowlist;
+  if (auto checked = edge::FloodGuard::check(fo); !checked)
+    return common::makeError(common::ErrorCode::kInvalidArgument,
+                             "sip.flood.allowlist: " + checked.error().reason);
+  // Carriers send at their own rate: trunk gateways and ACL sources are never blocked.
+  fo.allowlist.insert(fo.allowlist.end(), trusted.begin(), trusted.end());
+  fo.on_block = [&m](const boost::asio::ip::address& source,
+                     std::chrono::system_clock::time_point until, uint64_t requests) {
+    store::SipBlock b{
+        source.to_string(), unixNow(),
+        std::chrono::duration_cast<std::chrono::seconds>(until.time_since_epoch()).count(),
+        int64_t(requests)};
+    auto st = m.pool->post([&m, b] {
+      if (auto saved = m.db->sipBlocks().record(b); !saved)
+        SB_LOG(kWarn, "flood guard: recording the block of " + b.source +
+                          " failed: " + saved.error().reason);
+    });
+    if (!st) SB_LOG(kWarn, "flood guard: block of " + b.source + " not recorded: queue full");
+  };
+  m.flood = std::make_unique<edge::FloodGuard>(std::move(fo));
 
   m.workers = std::make_unique<transport::Workers>(sip.workers);
   transport::Options to;
   to.max_message_bytes = sip.max_message_bytes;
   to.tls.certificate_file = sip.tls_certificate;
   to.tls.key_file = sip.tls_key;
+  to.admit = [guard = m.flood.get()](const transport::Address& source) {
+    return guard->admit(source.ip, std::chrono::steady_clock::now());
+  };
   m.transport = std::make_unique<transport::Transport>(*m.workers, to);
 
   transaction::LayerOptions lo;
@@ -253,6 +321,8 @@ common::Status SipEdge::start() {
   m.schedulePurge();
   m.nat_timer = std::make_unique<boost::asio::steady_timer>(m.workers->loop(0));
   m.scheduleNatPing();
+  m.block_timer = std::make_unique<boost::asio::steady_timer>(m.workers->loop(0));
+  m.scheduleBlockSync();
   if (m.shared->routing() != nullptr) {
     m.probe_timer = std::make_unique<boost::asio::steady_timer>(m.workers->loop(0));
     m.scheduleProbes();
@@ -275,6 +345,7 @@ void SipEdge::stop() {
   m.purge_timer.reset();
   m.nat_timer.reset();
   m.probe_timer.reset();
+  m.block_timer.reset();
   m.transport.reset();
   m.stacks.clear();
   if (m.pool) m.pool->stop();

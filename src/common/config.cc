@@ -45,6 +45,16 @@ const std::vector<Config::KeyInfo>& Config::keys() {
        "seconds a proxied INVITE may ring unanswered on a branch before it is cancelled", 1, 3600},
       {"sip.nat.ping_interval", Kind::kInt, "30",
        "seconds between OPTIONS keep-alives to UDP bindings behind NAT; 0 = none", 0, 3600},
+      {"sip.flood.enabled", Kind::kString, "on",
+       "drop requests from a source past sip.flood.max_requests per window", 0, 0, "on|off"},
+      {"sip.flood.max_requests", Kind::kInt, "200",
+       "requests (and new connections) one source may send per window", 1, 10000000},
+      {"sip.flood.window_ms", Kind::kInt, "2000", "the sliding window of the flood guard", 10,
+       3600000},
+      {"sip.flood.block_seconds", Kind::kInt, "300",
+       "how long a source past the limit is blocked (its packets dropped unanswered)", 1, 604800},
+      {"sip.flood.allowlist", Kind::kList, "",
+       "addresses or CIDRs never blocked (trunk gateways and ACLs are added on their own)"},
       {"sip.dispatcher.gateway_timeout_ms", Kind::kInt, "5000",
        "a trunk gateway silent this long (not even 100 Trying) is failed over", 100, 600000},
       {"sip.dispatcher.probe_timeout_ms", Kind::kInt, "4000",
@@ -457,6 +467,11 @@ Status Config::resolve() {
   sip_.auth_secret = one("sip.auth.secret");
   sip_.timer_c_seconds = unsigned(*parseInt(one("sip.proxy.timer_c")));
   sip_.nat_ping_seconds = unsigned(*parseInt(one("sip.nat.ping_interval")));
+  sip_.flood_enabled = one("sip.flood.enabled") == "on";
+  sip_.flood_max_requests = unsigned(*parseInt(one("sip.flood.max_requests")));
+  sip_.flood_window_ms = unsigned(*parseInt(one("sip.flood.window_ms")));
+  sip_.flood_block_seconds = unsigned(*parseInt(one("sip.flood.block_seconds")));
+  sip_.flood_allowlist = values_.find("sip.flood.allowlist")->second;
   sip_.gateway_timeout_ms = unsigned(*parseInt(one("sip.dispatcher.gateway_timeout_ms")));
   sip_.probe_timeout_ms = unsigned(*parseInt(one("sip.dispatcher.probe_timeout_ms")));
   sip_.min_expires = unsigned(*parseInt(one("sip.registrar.min_expires")));

@@ -59,6 +59,11 @@ struct SipConfig {
   std::string auth_secret;
   unsigned timer_c_seconds = 180;
   unsigned nat_ping_seconds = 30;
+  bool flood_enabled = true;
+  unsigned flood_max_requests = 200;
+  unsigned flood_window_ms = 2000;
+  unsigned flood_block_seconds = 300;
+  std::vector<std::string> flood_allowlist;
   unsigned gateway_timeout_ms = 5000;
   unsigned probe_timeout_ms = 4000;
   unsigned min_expires = 60;

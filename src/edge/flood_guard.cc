@@ -20,15 +20,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 constexpr size_t kShards = 64;
 
 Key keyOf(const boost::asio::ip::address& a) {
-  if (a.is_v4())
-    return boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, a.to_v4()).to_bytes();
-  return a.to_v6().to_bytes();
-}
-
-boost::asio::ip::address addressOf(const Key& k) {
-  boost::asio::ip::address_v6 v6(k);
-  if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6);
-  return v6;
+  return AddressSet::keyOf(a);
 }
 
 struct KeyHash {
@@ -47,39 +39,6 @@ std::string utcText(std::chrono::system_clock::time_point t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-// Parses "192.0.2.0/24", "2001:db8::/32" or a single address.
-std::optional<std::pair<Key, unsigned>> parseCidr(std::string_view text) {
-  std::string_view host = text;
-  std::optional<unsigned> prefix;
-  if (auto slash = text.find('/'); slash != std::string_view::npos) {
-    host = text.substr(0, slash);
-    std::string_view p = text.substr(slash + 1);
-    if (p.empty() || p.size() > 3) return std::nullopt;
-    unsigned v = 0;
-    for (char c : p) {
-      if (c < '0' || c > '9') return std::nullopt;
-      v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    prefix = v;
-  }
-  boost::system::error_code ec;
-  auto addr = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return std::nullopt;
-  unsigned bits = addr.is_v4() ? 32 : 128;
-  unsigned p = prefix.value_or(bits);
-  if (p > bits) return std::nullopt;
-  if (addr.is_v4()) p += 96;
-  return std::make_pair(keyOf(addr), p);
-}
-
-bool inPrefix(const Key& k, const Key& net, unsigned prefix) {
-  unsigned full = prefix / 8, rest = prefix % 8;
-  if (std::memcmp(k.data(), net.data(), full) != 0) return false;
-  if (rest == 0) return true;
-  uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
-  return (k[full] & mask) == (net[full] & mask);
 }
 
 }  // namespace
@@ -146,10 +105,9 @@ common::Result<FloodGuardOptions> FloodGuard::check(FloodGuardOptions options) {
   if (options.max_tracked == 0)
     return common::makeError(common::ErrorCode::kInvalidArgument,
                              "flood guard: max_tracked must be > 0");
-  for (const auto& a : options.allowlist)
-    if (!parseCidr(a))
-      return common::makeError(common::ErrorCode::kInvalidArgument,
-                               "flood guard: bad allowlist entry '" + a + "'");
+  if (auto allow = AddressSet::parse(options.allowlist); !allow)
+    return common::makeError(common::ErrorCode::kInvalidArgument,
+                             "flood guard: bad allowlist entry: " + allow.error().reason);
   return options;
 }
 
@@ -160,11 +118,7 @@ FloodGuard::FloodGuard(FloodGuardOptions options)
   if (opts_.window.count() <= 0) opts_.window = std::chrono::milliseconds(1);
   if (opts_.max_requests == 0) opts_.max_requests = 1;
   for (const auto& a : opts_.allowlist) {
-    if (auto c = parseCidr(a)) {
-      allow_.push_back({c->first, c->second});
-    } else {
-      SB_LOG(kError, "flood guard: ignoring bad allowlist entry '" + a + "'");
-    }
+    if (!allow_.add(a)) SB_LOG(kError, "flood guard: ignoring bad allowlist entry '" + a + "'");
   }
   for (size_t i = 0; i < kShards; ++i)
     shards_[i].entries.reserve(std::min<size_t>(per_shard_limit_, 4096));
@@ -172,24 +126,18 @@ FloodGuard::FloodGuard(FloodGuardOptions options)
 
 FloodGuard::~FloodGuard() = default;
 
-bool FloodGuard::allowlisted(const Key& key) const {
-  for (const auto& c : allow_)
-    if (inPrefix(key, c.net, c.prefix)) return true;
-  return false;
-}
-
 bool FloodGuard::admit(const boost::asio::ip::address& source, SteadyTime now) {
   const Key key = keyOf(source);
   const size_t h = KeyHash{}(key);
   Shard& shard = shards_[h % kShards];
-  if (!opts_.enabled || allowlisted(key)) {
+  if (!opts_.enabled || allow_.contains(key)) {
     std::lock_guard lock(shard.mu);
     ++shard.admitted;
     return true;
   }
   const auto window = std::chrono::duration_cast<SteadyTime::duration>(opts_.window);
 
-  std::lock_guard lock(shard.mu);
+  std::unique_lock lock(shard.mu);
   auto it = shard.entries.find(key);
   if (it == shard.entries.end()) {
     if (shard.entries.size() >= per_shard_limit_ &&
@@ -235,11 +183,13 @@ bool FloodGuard::admit(const boost::asio::ip::address& source, SteadyTime now) {
   e.dropped = 1;
   ++shard.dropped;
   ++shard.blocks;
-  SB_LOG(kWarn, "flood guard: blocking " + source.to_string() + ": " +
-                    std::to_string(static_cast<uint64_t>(rate)) + " requests in " +
-                    std::to_string(opts_.window.count()) + " ms (max " +
-                    std::to_string(opts_.max_requests) + ") until " +
-                    utcText(std::chrono::system_clock::now() + opts_.block_for));
+  const auto until = std::chrono::system_clock::now() + opts_.block_for;
+  const auto requests = static_cast<uint64_t>(rate);
+  SB_LOG(kWarn, "flood guard: blocking " + source.to_string() + ": " + std::to_string(requests) +
+                    " requests in " + std::to_string(opts_.window.count()) + " ms (max " +
+                    std::to_string(opts_.max_requests) + ") until " + utcText(until));
+  lock.unlock();
+  if (opts_.on_block) opts_.on_block(source, until, requests);
   return false;
 }
 
@@ -254,7 +204,8 @@ std::vector<FloodGuard::Block> FloodGuard::blocked(SteadyTime now) const {
     std::lock_guard lock(shards_[i].mu);
     for (const auto& [k, e] : shards_[i].entries)
       if (e.blocked && e.blocked_until > now)
-        out.push_back({addressOf(k), wall(e.blocked_since), wall(e.blocked_until), e.dropped});
+        out.push_back(
+            {AddressSet::addressOf(k), wall(e.blocked_since), wall(e.blocked_until), e.dropped});
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "common/result.h"
+#include "edge/address_set.h"
 
 namespace edge {
 
@@ -30,6 +32,11 @@ struct FloodGuardOptions {
   std::vector<std::string> allowlist;
   // Bound on the sources remembered at once; idle ones are evicted first.
   size_t max_tracked = 100000;
+  // Told of each new block (source, until, requests counted), outside any lock, on the
+  // thread of the packet that tripped it: where blocks are recorded for `admin sip-block`.
+  std::function<void(const boost::asio::ip::address&, std::chrono::system_clock::time_point,
+                     uint64_t)>
+      on_block;
 };
 
 class FloodGuard {
@@ -64,14 +71,8 @@ class FloodGuard {
 
  private:
   struct Shard;
-  struct Cidr {
-    std::array<uint8_t, 16> net;  // IPv4 as IPv4-mapped IPv6
-    unsigned prefix;              // in bits of the 128
-  };
-  bool allowlisted(const std::array<uint8_t, 16>& key) const;
-
   FloodGuardOptions opts_;
-  std::vector<Cidr> allow_;
+  AddressSet allow_;
   size_t per_shard_limit_;
   std::unique_ptr<Shard[]> shards_;
 };

@@ -91,6 +91,12 @@ const std::vector<Migration>& builtinMigrations() {
        " prefix TEXT PRIMARY KEY,"
        " trunk TEXT NOT NULL,"
        " created_at BIGINT NOT NULL);"},
+      {5, "sip blocks (sources the flood guard blocked)",
+       "CREATE TABLE sip_blocks ("
+       " source TEXT PRIMARY KEY,"
+       " blocked_at BIGINT NOT NULL,"
+       " blocked_until BIGINT NOT NULL,"
+       " requests BIGINT NOT NULL);"},
   };
   return kMigrations;
 }

@@ -26,6 +26,7 @@ common::Result<std::unique_ptr<Store>> Store::open(const std::string& url, Store
   s->sip_credentials_ = internal::makeSqlSipCredentials(*s->db_);
   s->sip_domains_ = internal::makeSqlSipDomains(*s->db_);
   s->sip_trunks_ = internal::makeSqlSipTrunks(*s->db_);
+  s->sip_blocks_ = internal::makeSqlSipBlocks(*s->db_);
   return s;
 }
 

@@ -19,6 +19,7 @@
 #include "store/db.h"
 #include "store/migrations.h"
 #include "store/registrations.h"
+#include "store/sip_blocks.h"
 #include "store/sip_credentials.h"
 #include "store/sip_domains.h"
 #include "store/sip_trunks.h"
@@ -45,6 +46,7 @@ class Store {
   SipCredentials& sipCredentials() { return *sip_credentials_; }
   SipDomains& sipDomains() { return *sip_domains_; }
   SipTrunks& sipTrunks() { return *sip_trunks_; }
+  SipBlocks& sipBlocks() { return *sip_blocks_; }
 
   // What open() did to the schema (applied is empty on a database already up to date).
   const MigrationReport& migrations() const { return report_; }
@@ -59,6 +61,7 @@ class Store {
   std::unique_ptr<SipCredentials> sip_credentials_;
   std::unique_ptr<SipDomains> sip_domains_;
   std::unique_ptr<SipTrunks> sip_trunks_;
+  std::unique_ptr<SipBlocks> sip_blocks_;
 };
 
 }  // namespace store
