@@ -12,6 +12,15 @@ void mask(AddressSet::Key& k, unsigned prefix) {
 
 }  // namespace
 
+std::optional<boost::asio::ip::address> ipLiteral(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return std::nullopt;
+  return ip;
+}
+
 AddressSet::Key AddressSet::keyOf(const boost::asio::ip::address& ip) {
   if (ip.is_v4())
     return boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, ip.to_v4()).to_bytes();
@@ -38,11 +47,9 @@ bool AddressSet::add(std::string_view entry) {
     }
     prefix = v;
   }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  auto ip = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return false;
+  auto parsed = ipLiteral(host);
+  if (!parsed) return false;
+  const boost::asio::ip::address& ip = *parsed;
   unsigned bits = ip.is_v4() ? 32 : 128;
   unsigned p = prefix.value_or(bits);
   if (p > bits) return false;

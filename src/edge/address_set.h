@@ -11,6 +11,7 @@
 #include <array>
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,10 @@
 #include "common/result.h"
 
 namespace edge {
+
+// The address a URI or Via host names when it is an IP literal ("192.0.2.1", "[2001:db8::1]"
+// or without brackets); nullopt for a host name.
+std::optional<boost::asio::ip::address> ipLiteral(std::string_view host);
 
 class AddressSet {
  public:

@@ -20,15 +20,6 @@ constexpr std::string_view kAllow =
 // Option tags a proxy may be asked to understand (Proxy-Require).
 const std::vector<std::string_view> kProxySupported = {"path", "outbound"};
 
-std::optional<boost::asio::ip::address> ipLiteral(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  auto ip = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return std::nullopt;
-  return ip;
-}
-
 transport::Protocol protocolForUri(const sip::Uri& uri, transport::Protocol fallback) {
   if (auto t = uri.transport()) {
     if (auto p = transport::protocolFromName(*t)) return *p;

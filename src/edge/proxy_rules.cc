@@ -5,6 +5,7 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "common/strings.h"
+#include "edge/address_set.h"
 
 namespace edge {
 namespace {
@@ -19,15 +20,6 @@ std::string hex64(uint64_t v, size_t digits) {
   std::string out(digits, '0');
   for (size_t i = 0; i < digits; ++i) out[digits - 1 - i] = kHex[(v >> (4 * i)) & 15];
   return out;
-}
-
-std::optional<boost::asio::ip::address> ipOf(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  auto ip = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return std::nullopt;
-  return ip;
 }
 
 uint16_t defaultPort(transport::Protocol p) {
@@ -50,7 +42,7 @@ bool Self::isThisServer(const sip::Uri& uri) const {
   std::string host = common::toLower(uri.hostAddress());
   bool alias = false;
   for (const std::string& a : aliases) alias |= host == a;
-  auto ip = ipOf(uri.host());
+  auto ip = ipLiteral(uri.host());
   if (!ip && !alias) return false;
   for (const auto& [protocol, address] : listeners) {
     // An alias (a name of this host, or an interface address behind a wildcard listener)
@@ -136,7 +128,7 @@ bool isLoop(const sip::Message& request, const Self& self, std::string_view loop
     std::string_view rest = branch->substr(9);
     if (rest.size() < loop_hash.size() || rest.substr(0, loop_hash.size()) != loop_hash) continue;
     // Ours only when the sent-by is one of our addresses.
-    auto ip = ipOf(v.host);
+    auto ip = ipLiteral(v.host);
     if (!ip) continue;
     for (const auto& [protocol, address] : self.listeners) {
       (void)protocol;
@@ -148,7 +140,7 @@ bool isLoop(const sip::Message& request, const Self& self, std::string_view loop
 
 std::optional<std::string> stampedVia(const sip::Via& via, const transport::Address& source) {
   std::string source_ip = source.ip.to_string();
-  auto host_ip = ipOf(via.host);
+  auto host_ip = ipLiteral(via.host);
   bool need_received = !host_ip || *host_ip != source.ip;
   bool need_rport = via.hasRport();
   if (!need_received && !need_rport) return std::nullopt;
