@@ -143,10 +143,13 @@ class Kamailio:
 
 
 class Switchboard:
-    name = "switchboard"
+    """persist=False runs the registrar in memory only (sip.registrar.persist=off), the
+    equivalent of the Kamailio config's usrloc db_mode 0; True is the product default."""
 
-    def __init__(self, build):
+    def __init__(self, build, persist=True):
         self.binary = os.path.join(ROOT, build, "switchboard")
+        self.persist = persist
+        self.name = "switchboard" if persist else "switchboard-mem"
 
     def start(self, test, port, work):
         common = ["--set", f"data_dir={work}", "--set", "log.level=warn"]
@@ -160,7 +163,8 @@ class Switchboard:
                "--set", "sip.auth.calls=off",
                # SIPp's thousands of requests per second from one address are the load, not
                # a flood (Kamailio's config loads no pike either).
-               "--set", "sip.flood.enabled=off"]
+               "--set", "sip.flood.enabled=off",
+               "--set", "sip.registrar.persist=" + ("on" if self.persist else "off")]
         log = open(os.path.join(work, "server.log"), "w")
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -238,9 +242,10 @@ def main():
     ap.add_argument("--rates", default="1000")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--servers", default="kamailio,switchboard")
+    ap.add_argument("--servers", default="kamailio,switchboard,switchboard-mem")
     args = ap.parse_args()
-    servers = {"kamailio": Kamailio(), "switchboard": Switchboard(args.build)}
+    servers = {"kamailio": Kamailio(), "switchboard": Switchboard(args.build),
+               "switchboard-mem": Switchboard(args.build, persist=False)}
     results = []
     for test in args.tests.split(","):
         for rate in [int(r) for r in args.rates.split(",")]:

@@ -231,8 +231,11 @@ common::Status SipEdge::start() {
   eo.registrar.max_expires = sip.max_expires;
   eo.registrar.default_expires = sip.default_expires;
   eo.registrar.max_contacts = sip.max_contacts;
+  eo.persist_registrations = sip.persist_registrations;
   m.shared = std::make_unique<edge::EdgeShared>(eo, *m.edge_store);
-  if (auto st = m.shared->loadBindings(unixNow()); !st) return st.error();
+  if (sip.persist_registrations) {
+    if (auto st = m.shared->loadBindings(unixNow()); !st) return st.error();
+  }
   std::vector<std::string> trusted;
   auto routing = loadRouting(*m.db, trusted);
   if (!routing) return routing.error();

@@ -65,6 +65,10 @@ const std::vector<Config::KeyInfo>& Config::keys() {
       {"sip.registrar.default_expires", Kind::kInt, "3600", "when neither Contact nor Expires says",
        1, 31536000},
       {"sip.registrar.max_contacts", Kind::kInt, "10", "bindings per address-of-record", 1, 10000},
+      {"sip.registrar.persist", Kind::kString, "on",
+       "on: bindings are committed to the store before the 200 and survive a restart; off: "
+       "memory only (Kamailio's usrloc db_mode 0), lost on restart",
+       0, 0, "on|off"},
       {"http.listen", Kind::kString, "127.0.0.1:8080", "REST API, dashboard and /metrics"},
       {"store.url", Kind::kString, "",
        "sqlite:PATH or postgresql://...; not set = sqlite:<data_dir>/switchboard.db"},
@@ -478,6 +482,7 @@ Status Config::resolve() {
   sip_.max_expires = unsigned(*parseInt(one("sip.registrar.max_expires")));
   sip_.default_expires = unsigned(*parseInt(one("sip.registrar.default_expires")));
   sip_.max_contacts = unsigned(*parseInt(one("sip.registrar.max_contacts")));
+  sip_.persist_registrations = one("sip.registrar.persist") == "on";
   if (sip_.min_expires > sip_.max_expires)
     return keyError("sip.registrar.min_expires", "is above sip.registrar.max_expires");
 

@@ -70,6 +70,7 @@ struct SipConfig {
   unsigned max_expires = 3600;
   unsigned default_expires = 3600;
   unsigned max_contacts = 10;
+  bool persist_registrations = true;
 };
 
 struct HttpConfig {

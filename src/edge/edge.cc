@@ -382,7 +382,7 @@ void EdgeWorker::finishRegister(ServerId id, const std::string& auth_user) {
     });
   };
   auto shared_plan = std::make_shared<RegisterPlan>(std::move(plan));
-  shared_.store().saveRegistration(*shared_plan, back, [this, id, shared_plan](common::Status st) {
+  auto saved = [this, id, shared_plan](common::Status st) {
     if (!st) {
       shared_.counters().store_errors.fetch_add(1, std::memory_order_relaxed);
       SB_LOG(kWarn, "registrar: saving " + shared_plan->aor + " failed: " + st.error().reason);
@@ -397,7 +397,9 @@ void EdgeWorker::finishRegister(ServerId id, const std::string& auth_user) {
         headers.emplace_back("Path", p);
     }
     answer(id, 200, {}, headers);
-  });
+  };
+  if (!shared_.options().persist_registrations) return saved({});
+  shared_.store().saveRegistration(*shared_plan, back, std::move(saved));
 }
 
 bool EdgeWorker::behindNat(const Binding& b) {

@@ -39,6 +39,9 @@ struct EdgeOptions {
   bool auth_calls = true;
   DigestAuth::Options digest;
   RegistrarOptions registrar;
+  // Bindings committed to the store before the 200 (and reloaded at start); false keeps
+  // them in memory only, as Kamailio's usrloc in db_mode 0.
+  bool persist_registrations = true;
   // Served domains answered by redirect (302) instead of proxying; lower case.
   std::vector<std::string> redirect_domains;
   // Listeners that take REGISTER only; every other method is answered 501 there.

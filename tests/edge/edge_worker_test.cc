@@ -168,6 +168,14 @@ TEST_F(EdgeWorkerTest, RegisterIsStoredBeforeThe200AndPingsGoThroughTheNatFlow) 
   EXPECT_EQ(m->vias()->front().host, "192.0.2.1");
 }
 
+TEST_F(EdgeWorkerTest, WithoutPersistenceBindingsLiveInMemoryOnly) {
+  shared_->mutableOptions().persist_registrations = false;
+  std::string ok = registerFrom("198.51.100.4:5060", "sip:alice@198.51.100.4:5060");
+  EXPECT_EQ(ok.rfind("SIP/2.0 200", 0), 0u) << ok;
+  EXPECT_EQ(*db_->registrations().count(), 0);
+  EXPECT_EQ(shared_->location().lookup("sip:alice@example.com", 0).size(), 1u);
+}
+
 TEST_F(EdgeWorkerTest, NoPingForABindingReachableAsWritten) {
   registerFrom("198.51.100.4:5060", "sip:alice@198.51.100.4:5060");
   size_t before = sender_.sent.size();
