@@ -272,9 +272,11 @@ common::Status SipEdge::start() {
   to.max_message_bytes = sip.max_message_bytes;
   to.tls.certificate_file = sip.tls_certificate;
   to.tls.key_file = sip.tls_key;
-  to.admit = [guard = m.flood.get()](const transport::Address& source) {
-    return guard->admit(source.ip, std::chrono::steady_clock::now());
-  };
+  if (sip.flood_enabled) {
+    to.admit = [guard = m.flood.get()](const transport::Address& source) {
+      return guard->admit(source.ip, std::chrono::steady_clock::now());
+    };
+  }
   m.transport = std::make_unique<transport::Transport>(*m.workers, to);
 
   transaction::LayerOptions lo;
@@ -345,6 +347,14 @@ void SipEdge::stop() {
   if (!m.running) return;
   m.running = false;
   if (m.workers) m.workers->stop();
+  if (m.flood && m.transport) {
+    // Until there is a /metrics endpoint, the counters are reported once, when they are final.
+    const auto f = m.flood->stats();
+    SB_LOG(kInfo, "flood guard: " + std::to_string(f.blocks) + " blocks, " +
+                      std::to_string(f.dropped) + " dropped, " + std::to_string(f.admitted) +
+                      " admitted; transport refused " +
+                      std::to_string(m.transport->stats().refused));
+  }
   m.purge_timer.reset();
   m.nat_timer.reset();
   m.probe_timer.reset();

@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "common/address_set.h"
 #include "common/strings.h"
 
 namespace common {
@@ -476,6 +477,9 @@ Status Config::resolve() {
   sip_.flood_window_ms = unsigned(*parseInt(one("sip.flood.window_ms")));
   sip_.flood_block_seconds = unsigned(*parseInt(one("sip.flood.block_seconds")));
   sip_.flood_allowlist = values_.find("sip.flood.allowlist")->second;
+  // Checked here, not only when serve starts, so that `serve --check` rejects it too.
+  if (auto allow = AddressSet::parse(sip_.flood_allowlist); !allow)
+    return keyError("sip.flood.allowlist", allow.error().reason);
   sip_.gateway_timeout_ms = unsigned(*parseInt(one("sip.dispatcher.gateway_timeout_ms")));
   sip_.probe_timeout_ms = unsigned(*parseInt(one("sip.dispatcher.probe_timeout_ms")));
   sip_.min_expires = unsigned(*parseInt(one("sip.registrar.min_expires")));

@@ -405,7 +405,7 @@ void EdgeWorker::finishRegister(ServerId id, const std::string& auth_user) {
 bool EdgeWorker::behindNat(const Binding& b) {
   auto uri = sip::Uri::parse(b.contact);
   if (!uri) return true;
-  auto ip = ipLiteral(uri->host());
+  auto ip = common::ipLiteral(uri->host());
   return !ip || *ip != b.flow.remote.ip;
 }
 
@@ -502,7 +502,7 @@ transport::Flow EdgeWorker::flowForBinding(const Binding& b) const {
   if (transport::isReliable(b.flow.protocol)) return b.flow;
   auto uri = sip::Uri::parse(b.contact);
   if (uri) {
-    auto ip = ipLiteral(uri->host());
+    auto ip = common::ipLiteral(uri->host());
     // Reachable as written when the contact names the host the REGISTER came from (a
     // different port is a third-party or multi-socket registration); otherwise the UA is
     // behind NAT and only the flow it registered from reaches it.
@@ -523,7 +523,7 @@ transport::Flow EdgeWorker::flowForBinding(const Binding& b) const {
 std::optional<transport::Flow> EdgeWorker::flowForUri(const sip::Uri& uri,
                                                       const transport::Flow& in) const {
   auto host = uri.maddr() ? *uri.maddr() : uri.host();
-  auto ip = ipLiteral(host);
+  auto ip = common::ipLiteral(host);
   if (!ip) return std::nullopt;
   transport::Protocol p = protocolForUri(uri, in.protocol);
   return flowTo(p, transport::Address{*ip, uri.portOr(defaultPort(p))});
@@ -572,7 +572,8 @@ void EdgeWorker::proxyRequest(ServerId id, const sip::Message& request, const tr
     std::string aor = canonicalAor(ruri);
     // An in-dialog request whose Request-URI is one of our users' AORs (a UA that put the
     // AOR in Contact) still goes through the location service.
-    if (!aor.empty() && shared_.options().self.servesDomain(ruri.host()) && !ipLiteral(ruri.host()))
+    if (!aor.empty() && shared_.options().self.servesDomain(ruri.host()) &&
+        !common::ipLiteral(ruri.host()))
       return forkToBindings(id, aor, route_popped);
     target = flowForUri(ruri, from);
   }
@@ -904,7 +905,7 @@ void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
     const sip::Uri& ruri = ack.requestUri();
     if (self.isThisServer(ruri)) return;  // for us: nothing to do
     std::string aor = canonicalAor(ruri);
-    if (!aor.empty() && self.servesDomain(ruri.host()) && !ipLiteral(ruri.host())) {
+    if (!aor.empty() && self.servesDomain(ruri.host()) && !common::ipLiteral(ruri.host())) {
       auto bindings = shared_.location().lookup(aor, now());
       if (bindings.empty()) return;
       target = flowForBinding(bindings.front());
@@ -942,7 +943,7 @@ void EdgeWorker::onStrayResponse(const sip::Message& response, const transport::
   auto proto = transport::protocolFromName(next.transport);
   f.protocol = proto.value_or(transport::Protocol::kUdp);
   auto host = next.received() ? *next.received() : next.host;
-  auto ip = ipLiteral(host);
+  auto ip = common::ipLiteral(host);
   if (!ip) return;
   f.remote.ip = *ip;
   auto rport = next.rport();

@@ -20,7 +20,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 constexpr size_t kShards = 64;
 
 Key keyOf(const boost::asio::ip::address& a) {
-  return AddressSet::keyOf(a);
+  return common::AddressSet::keyOf(a);
 }
 
 struct KeyHash {
@@ -105,7 +105,7 @@ common::Result<FloodGuardOptions> FloodGuard::check(FloodGuardOptions options) {
   if (options.max_tracked == 0)
     return common::makeError(common::ErrorCode::kInvalidArgument,
                              "flood guard: max_tracked must be > 0");
-  if (auto allow = AddressSet::parse(options.allowlist); !allow)
+  if (auto allow = common::AddressSet::parse(options.allowlist); !allow)
     return common::makeError(common::ErrorCode::kInvalidArgument,
                              "flood guard: bad allowlist entry: " + allow.error().reason);
   return options;
@@ -204,8 +204,8 @@ std::vector<FloodGuard::Block> FloodGuard::blocked(SteadyTime now) const {
     std::lock_guard lock(shards_[i].mu);
     for (const auto& [k, e] : shards_[i].entries)
       if (e.blocked && e.blocked_until > now)
-        out.push_back(
-            {AddressSet::addressOf(k), wall(e.blocked_since), wall(e.blocked_until), e.dropped});
+        out.push_back({common::AddressSet::addressOf(k), wall(e.blocked_since),
+                       wall(e.blocked_until), e.dropped});
   }
   return out;
 }

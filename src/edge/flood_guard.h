@@ -17,8 +17,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include "common/address_set.h"
 #include "common/result.h"
-#include "edge/address_set.h"
 
 namespace edge {
 
@@ -72,7 +72,7 @@ class FloodGuard {
  private:
   struct Shard;
   FloodGuardOptions opts_;
-  AddressSet allow_;
+  common::AddressSet allow_;
   size_t per_shard_limit_;
   std::unique_ptr<Shard[]> shards_;
 };

@@ -4,8 +4,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "common/address_set.h"
 #include "common/strings.h"
-#include "edge/address_set.h"
 
 namespace edge {
 namespace {
@@ -42,7 +42,7 @@ bool Self::isThisServer(const sip::Uri& uri) const {
   std::string host = common::toLower(uri.hostAddress());
   bool alias = false;
   for (const std::string& a : aliases) alias |= host == a;
-  auto ip = ipLiteral(uri.host());
+  auto ip = common::ipLiteral(uri.host());
   if (!ip && !alias) return false;
   for (const auto& [protocol, address] : listeners) {
     // An alias (a name of this host, or an interface address behind a wildcard listener)
@@ -128,7 +128,7 @@ bool isLoop(const sip::Message& request, const Self& self, std::string_view loop
     std::string_view rest = branch->substr(9);
     if (rest.size() < loop_hash.size() || rest.substr(0, loop_hash.size()) != loop_hash) continue;
     // Ours only when the sent-by is one of our addresses.
-    auto ip = ipLiteral(v.host);
+    auto ip = common::ipLiteral(v.host);
     if (!ip) continue;
     for (const auto& [protocol, address] : self.listeners) {
       (void)protocol;
@@ -140,7 +140,7 @@ bool isLoop(const sip::Message& request, const Self& self, std::string_view loop
 
 std::optional<std::string> stampedVia(const sip::Via& via, const transport::Address& source) {
   std::string source_ip = source.ip.to_string();
-  auto host_ip = ipLiteral(via.host);
+  auto host_ip = common::ipLiteral(via.host);
   bool need_received = !host_ip || *host_ip != source.ip;
   bool need_rport = via.hasRport();
   if (!need_received && !need_rport) return std::nullopt;

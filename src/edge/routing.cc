@@ -67,7 +67,7 @@ common::Result<std::unique_ptr<Routing>> Routing::create(const std::vector<Trunk
       gw->text = g.uri;
       t->gateways.push_back(std::move(gw));
     }
-    auto acl = AddressSet::parse(spec.acl);
+    auto acl = common::AddressSet::parse(spec.acl);
     if (!acl) return bad("trunk " + spec.name + ": acl " + acl.error().reason);
     t->acl = std::move(*acl);
     t->probe_interval = spec.probe_interval;
@@ -97,7 +97,7 @@ Trunk* Routing::route(std::string_view dialled) const {
 }
 
 Trunk* Routing::trunkFrom(const boost::asio::ip::address& source) const {
-  auto key = AddressSet::keyOf(source);
+  auto key = common::AddressSet::keyOf(source);
   for (const auto& t : trunks_) {
     if (t->acl.contains(key)) return t.get();
   }

@@ -23,8 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/address_set.h"
 #include "common/result.h"
-#include "edge/address_set.h"
 #include "transport/flow.h"
 
 namespace edge {
@@ -74,7 +74,7 @@ struct Trunk {
   std::string name;
   DispatchAlgorithm algorithm = DispatchAlgorithm::kRoundRobin;
   std::vector<std::unique_ptr<Gateway>> gateways;
-  AddressSet acl;
+  common::AddressSet acl;
   std::chrono::seconds probe_interval{30};
 
   std::atomic<uint64_t> rr_counter{0};

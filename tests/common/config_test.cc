@@ -185,6 +185,33 @@ TEST(Config, EdgeKeys) {
   EXPECT_FALSE(Config::load("", {"sip.registrar.min_expires=7200"}).has_value());
 }
 
+TEST(Config, FloodKeys) {
+  auto d = Config::defaults();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_TRUE(d->sip().flood_enabled);
+  EXPECT_EQ(d->sip().flood_max_requests, 200u);
+  EXPECT_EQ(d->sip().flood_window_ms, 2000u);
+  EXPECT_EQ(d->sip().flood_block_seconds, 300u);
+  EXPECT_TRUE(d->sip().flood_allowlist.empty());
+  auto c = Config::load(
+      "", {"sip.flood.enabled=off", "sip.flood.max_requests=20", "sip.flood.window_ms=1000",
+           "sip.flood.block_seconds=30",
+           "sip.flood.allowlist=127.0.0.4,192.0.2.0/24,2001:db8::/32,[2001:db8::7],::1/128"});
+  ASSERT_TRUE(c.has_value()) << c.error().reason;
+  EXPECT_FALSE(c->sip().flood_enabled);
+  EXPECT_EQ(c->sip().flood_max_requests, 20u);
+  EXPECT_EQ(c->sip().flood_window_ms, 1000u);
+  EXPECT_EQ(c->sip().flood_block_seconds, 30u);
+  EXPECT_EQ(c->sip().flood_allowlist.size(), 5u);
+  // The allowlist is checked at load time (so `serve --check` rejects it), naming the entry.
+  for (const char* bad : {"192.0.2.0/33", "2001:db8::/129", "example.com", "10.0.0.1/", "1.2.3.4/x",
+                          "10.0.0.0/0024"}) {
+    std::string e = errorOf(Config::load("", {std::string("sip.flood.allowlist=") + bad}));
+    EXPECT_NE(e.find("'sip.flood.allowlist'"), std::string::npos) << bad << ": " << e;
+    EXPECT_NE(e.find(bad), std::string::npos) << bad << ": " << e;
+  }
+}
+
 TEST(Config, StoreUrlFollowsDataDirUnlessSet) {
   TempFile file("data_dir: /srv/sb\n");
   auto from_file = Config::load(file.path(), {});
@@ -244,6 +271,11 @@ TEST(Config, BadValuesAreErrorsNamingTheKey) {
       {"sip.max_message_bytes=10", "sip.max_message_bytes"},
       {"sip.max_message_bytes=lots", "sip.max_message_bytes"},
       {"sip.workers=-1", "sip.workers"},
+      {"sip.flood.enabled=maybe", "sip.flood.enabled"},
+      {"sip.flood.max_requests=0", "sip.flood.max_requests"},
+      {"sip.flood.window_ms=5", "sip.flood.window_ms"},
+      {"sip.flood.block_seconds=0", "sip.flood.block_seconds"},
+      {"sip.flood.allowlist=10.0.0.0/8,bogus", "sip.flood.allowlist"},
       {"data_dir=", "data_dir"},
   };
   for (const Case& c : cases) {

@@ -4,8 +4,6 @@
 
 #include <map>
 
-#include "edge/address_set.h"
-
 namespace edge {
 namespace {
 
@@ -21,31 +19,6 @@ TrunkSpec trunk(std::string name, std::string algorithm, std::vector<GatewaySpec
   t.gateways = std::move(gws);
   t.acl = std::move(acl);
   return t;
-}
-
-TEST(AddressSet, MatchesNetworksOfBothFamilies) {
-  auto set = AddressSet::parse({"192.0.2.0/24", "2001:db8::/32", "198.51.100.7", "[::1]"});
-  ASSERT_TRUE(set) << set.error().reason;
-  EXPECT_TRUE(set->contains(ip("192.0.2.200")));
-  EXPECT_FALSE(set->contains(ip("192.0.3.1")));
-  EXPECT_TRUE(set->contains(ip("198.51.100.7")));
-  EXPECT_FALSE(set->contains(ip("198.51.100.8")));
-  EXPECT_TRUE(set->contains(ip("2001:db8:ffff::1")));
-  EXPECT_FALSE(set->contains(ip("2001:db9::1")));
-  EXPECT_TRUE(set->contains(ip("::1")));
-  // An IPv4-mapped source matches its IPv4 network.
-  EXPECT_TRUE(set->contains(ip("::ffff:192.0.2.9")));
-}
-
-TEST(AddressSet, HostBitsOfANetworkAreIgnoredAndBadEntriesNamed) {
-  auto set = AddressSet::parse({"10.1.2.3/8"});
-  ASSERT_TRUE(set);
-  EXPECT_TRUE(set->contains(ip("10.200.0.1")));
-  for (const char* bad : {"10.0.0.0/33", "nonsense", "10.0.0.0/", "::/129", "1.2.3.4/x"}) {
-    auto r = AddressSet::parse({bad});
-    ASSERT_FALSE(r) << bad;
-    EXPECT_NE(r.error().reason.find(bad), std::string::npos);
-  }
 }
 
 TEST(Routing, LongestPrefixWinsAndDefaultRouteCatchesTheRest) {

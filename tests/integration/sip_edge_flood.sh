@@ -82,4 +82,13 @@ done
 [ "$n" = 1 ] || fail "the server did not lift the block removed by admin"
 echo "ok: admin sip-block remove lifts the block in the running server"
 stop_server
+# The counters at stop: one block; every drop (80 of the 100 plus the 5 sent while blocked,
+# give or take the window's estimate) was refused by the transport before parsing.
+summary=$(grep -o "flood guard: [0-9]* blocks, [0-9]* dropped, [0-9]* admitted; transport refused [0-9]*" \
+  "$WORK/f.err") || fail "no flood guard summary at stop"
+read -r blocks dropped refused < <(echo "$summary" |
+  sed 's/.*: \([0-9]*\) blocks, \([0-9]*\) dropped, .* refused \([0-9]*\)$/\1 \2 \3/')
+[ "$blocks" = 1 ] && [ "$dropped" -ge 80 ] && [ "$dropped" = "$refused" ] \
+  || fail "flood guard counters: $summary"
+echo "ok: $summary"
 echo PASS

@@ -1,9 +1,9 @@
-#include "edge/address_set.h"
+#include "common/address_set.h"
 
 #include <cstring>
 #include <optional>
 
-namespace edge {
+namespace common {
 namespace {
 
 void mask(AddressSet::Key& k, unsigned prefix) {
@@ -60,12 +60,12 @@ bool AddressSet::add(std::string_view entry) {
   return true;
 }
 
-common::Result<AddressSet> AddressSet::parse(const std::vector<std::string>& entries) {
+Result<AddressSet> AddressSet::parse(const std::vector<std::string>& entries) {
   AddressSet set;
   for (const std::string& e : entries) {
     if (!set.add(e))
-      return common::makeError(common::ErrorCode::kInvalidArgument,
-                               "'" + e + "' is not an address or address/prefix-length");
+      return makeError(ErrorCode::kInvalidArgument,
+                       "'" + e + "' is not an address or address/prefix-length");
   }
   return set;
 }
@@ -81,4 +81,4 @@ bool AddressSet::contains(const Key& key) const {
   return false;
 }
 
-}  // namespace edge
+}  // namespace common

@@ -1,9 +1,9 @@
 // A set of IP networks ("192.0.2.0/24", "2001:db8::/32", or single addresses), asked
-// whether an address falls in one: the flood guard's allowlist and the trunks' access
+// whether an address falls in one: the flood guard's allowlist, the trunks' access
 // lists. IPv4 is kept as IPv4-mapped IPv6, so one comparison serves both families and an
 // IPv4-mapped source matches its IPv4 network.
 //
-//   auto acl = edge::AddressSet::parse({"192.0.2.0/24", "2001:db8::1"});
+//   auto acl = common::AddressSet::parse({"192.0.2.0/24", "2001:db8::1"});
 //   if (!acl) return acl.error();
 //   bool trusted = acl->contains(source.ip);
 #pragma once
@@ -18,7 +18,7 @@
 
 #include "common/result.h"
 
-namespace edge {
+namespace common {
 
 // The address a URI or Via host names when it is an IP literal ("192.0.2.1", "[2001:db8::1]"
 // or without brackets); nullopt for a host name.
@@ -29,7 +29,7 @@ class AddressSet {
   using Key = std::array<uint8_t, 16>;
 
   // Fails naming the first entry that is not an address or address/prefix-length.
-  static common::Result<AddressSet> parse(const std::vector<std::string>& entries);
+  static Result<AddressSet> parse(const std::vector<std::string>& entries);
   // One entry; false when it does not parse.
   bool add(std::string_view entry);
 
@@ -50,4 +50,4 @@ class AddressSet {
   std::vector<Network> networks_;
 };
 
-}  // namespace edge
+}  // namespace common
