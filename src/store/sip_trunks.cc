@@ -1,9 +1,9 @@
 #include "store/sip_trunks.h"
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
 #include <chrono>
 
+#include "common/address_set.h"
 #include "common/config.h"
 #include "store/internal/sql_repositories.h"
 
@@ -16,26 +16,6 @@ namespace {
 
 common::Unexpected invalid(const std::string& why) {
   return makeError(ErrorCode::kInvalidArgument, "sip trunk: " + why);
-}
-
-bool validAddressOrNetwork(std::string_view text) {
-  std::string_view host = text;
-  unsigned max_bits = 0;
-  std::string_view bits;
-  if (auto slash = text.find('/'); slash != std::string_view::npos) {
-    host = text.substr(0, slash);
-    bits = text.substr(slash + 1);
-    if (bits.empty() || bits.size() > 3 ||
-        !std::all_of(bits.begin(), bits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return false;
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  auto ip = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return false;
-  max_bits = ip.is_v4() ? 32 : 128;
-  return bits.empty() || unsigned(std::stoi(std::string(bits))) <= max_bits;
 }
 
 int64_t nowUnix() {
@@ -60,17 +40,14 @@ common::Status validateTrunk(const SipTrunk& t) {
     auto spec = common::ListenSpec::parse(g.uri);
     if (!spec || (spec->transport != "udp" && spec->transport != "tcp" && spec->transport != "tls"))
       return invalid("gateway '" + g.uri + "' is not udp|tcp|tls:ADDRESS:PORT");
-    boost::system::error_code ec;
-    (void)boost::asio::ip::make_address(spec->host, ec);
-    if (ec || spec->port == 0)
+    if (!common::ipLiteral(spec->host) || spec->port == 0)
       return invalid("gateway '" + g.uri + "' needs an IP address and a port");
     if (g.weight < 1 || g.weight > 1000)
       return invalid("gateway '" + g.uri + "' weight " + std::to_string(g.weight) +
                      " is not 1..1000");
   }
-  for (const std::string& a : t.acl) {
-    if (!validAddressOrNetwork(a)) return invalid("acl entry '" + a + "' is not ADDRESS[/BITS]");
-  }
+  if (auto acl = common::AddressSet::parse(t.acl); !acl)
+    return invalid("acl: " + acl.error().reason);
   if (t.probe_interval > 86400) return invalid("probe interval over a day");
   return {};
 }
