@@ -123,9 +123,12 @@ nlohmann::json routeJson(const store::SipRoute& r) {
   return {{"prefix", r.prefix}, {"trunk", r.trunk}, {"created_at", r.created_at}};
 }
 
+// The store's own checks (kInvalidArgument) are bad input: the usage, exit 2. Anything else
+// (a missing trunk, the database) exits 1 with the reason.
 int storeError(std::ostream& err, const common::Error& e) {
+  if (e.code == common::ErrorCode::kInvalidArgument) return usage(err, e.reason);
   err << "switchboard admin: " << e.reason << "\n";
-  return e.code == common::ErrorCode::kInvalidArgument ? 2 : 1;
+  return 1;
 }
 
 std::vector<std::string> commaList(std::string_view text) {
@@ -218,6 +221,11 @@ int route(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostr
     if (t == o.values.end() || t->second.empty()) return usage(err, "route add needs --trunk");
     store::SipRoute r{prefix, t->second, nowUnix()};
     if (auto st = db.sipTrunks().addRoute(r); !st) return storeError(err, st.error());
+    // As stored: a re-pointed prefix keeps its first created_at.
+    auto list = db.sipTrunks().listRoutes();
+    if (!list) return storeError(err, list.error());
+    for (const auto& saved : *list)
+      if (saved.prefix == r.prefix) r = saved;
     out << routeJson(r).dump() << "\n";
     return 0;
   }

@@ -1,5 +1,7 @@
 #include "transaction/timers.h"
 
+#include <algorithm>
+#include <functional>
 #include <system_error>
 
 namespace transaction {
@@ -31,32 +33,69 @@ void ManualTimers::advance(std::chrono::milliseconds by) {
 }
 
 AsioTimers::~AsioTimers() {
-  alive_.reset();  // handlers still queued return without touching this object
-  timers_.clear();
+  alive_.reset();  // a completion still queued returns without touching this object
+  boost::system::error_code ignored;
+  timer_.cancel(ignored);
 }
 
 TimerId AsioTimers::schedule(std::chrono::milliseconds delay, std::function<void()> fn) {
-  TimerId id = next_id_++;
-  auto timer = std::make_unique<boost::asio::steady_timer>(io_, delay);
-  std::weak_ptr<char> alive = alive_;
-  timer->async_wait([this, alive, id, fn = std::move(fn)](const boost::system::error_code& ec) {
-    // A wait that completed just before cancel() (or before this object died) still runs its
-    // handler with success: the table and the token tell it apart.
-    if (ec || alive.expired()) return;
-    auto it = timers_.find(id);
-    if (it == timers_.end()) return;
-    timers_.erase(it);
-    fn();
-  });
-  timers_.emplace(id, std::move(timer));
+  if (delay.count() < 0) delay = std::chrono::milliseconds(0);
+  const TimerId id = next_id_++;
+  const Clock::time_point due = Clock::now() + delay;
+  live_.emplace(id, Live{due, std::move(fn)});
+  heap_.push_back(Entry{due, id});
+  std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+  if (due < armed_) arm(due);
   return id;
 }
 
 void AsioTimers::cancel(TimerId id) {
-  auto it = timers_.find(id);
-  if (it == timers_.end()) return;
-  it->second->cancel();
-  timers_.erase(it);
+  if (live_.erase(id) == 0) return;
+  // The heap entry stays until it comes due; compact when the dead clearly outnumber the live.
+  if (heap_.size() > 1024 && heap_.size() > 4 * live_.size()) compact();
+}
+
+void AsioTimers::compact() {
+  std::vector<Entry> kept;
+  kept.reserve(live_.size());
+  for (const Entry& e : heap_) {
+    if (live_.count(e.id) != 0) kept.push_back(e);
+  }
+  heap_ = std::move(kept);
+  std::make_heap(heap_.begin(), heap_.end(), std::greater<>());
+}
+
+void AsioTimers::arm(Clock::time_point due) {
+  armed_ = due;
+  const uint64_t gen = ++generation_;
+  timer_.expires_at(due);  // cancels a pending wait: its completion sees an old generation
+  std::weak_ptr<char> alive = alive_;
+  timer_.async_wait([this, alive, gen](const boost::system::error_code& ec) {
+    if (alive.expired() || ec || gen != generation_) return;
+    armed_ = Clock::time_point::max();
+    fire();
+  });
+}
+
+void AsioTimers::fire() {
+  const Clock::time_point now = Clock::now();
+  // Timers scheduled by the callbacks below are due after `now` (even with zero delay), so
+  // they run on a later turn of the loop, as schedule() promises.
+  while (!heap_.empty() && heap_.front().due <= now) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    const TimerId id = heap_.back().id;
+    heap_.pop_back();
+    auto it = live_.find(id);
+    if (it == live_.end()) continue;  // cancelled
+    std::function<void()> fn = std::move(it->second.fn);
+    live_.erase(it);
+    fn();  // may schedule or cancel other timers
+  }
+  while (!heap_.empty() && live_.count(heap_.front().id) == 0) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    heap_.pop_back();
+  }
+  if (!heap_.empty() && heap_.front().due < armed_) arm(heap_.front().due);
 }
 
 }  // namespace transaction

@@ -14,6 +14,7 @@
 #include <memory>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -52,23 +53,46 @@ class ManualTimers final : public Timers {
   TimerId next_id_ = 1;
 };
 
-// Real timers on an io_context (one steady_timer per pending timer). Not thread-safe: use it
-// from the thread running the io_context, like the transaction layer that owns it.
+// Real timers on an io_context: a min-heap of deadlines behind one steady_timer, armed for
+// the earliest. Transactions schedule and cancel several timers each (most are cancelled
+// long before they are due), so one asio timer per schedule() would re-arm the kernel's
+// timerfd and allocate on nearly every call; here the kernel timer moves only when the
+// earliest deadline does. Cancelled entries leave the heap when they come due (or in a
+// compaction when they outnumber the live ones). Not thread-safe: use it from the thread
+// running the io_context, like the transaction layer that owns it.
 class AsioTimers final : public Timers {
  public:
-  explicit AsioTimers(boost::asio::io_context& io) : io_(io) {}
+  explicit AsioTimers(boost::asio::io_context& io) : io_(io), timer_(io) {}
   ~AsioTimers() override;
   AsioTimers(const AsioTimers&) = delete;
   AsioTimers& operator=(const AsioTimers&) = delete;
 
   TimerId schedule(std::chrono::milliseconds delay, std::function<void()> fn) override;
   void cancel(TimerId id) override;
-  size_t pending() const { return timers_.size(); }
+  size_t pending() const { return live_.size(); }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  struct Entry {
+    Clock::time_point due;
+    TimerId id;
+    bool operator>(const Entry& o) const { return due != o.due ? due > o.due : id > o.id; }
+  };
+  struct Live {
+    Clock::time_point due;
+    std::function<void()> fn;
+  };
+  void arm(Clock::time_point due);
+  void fire();
+  void compact();
+
   boost::asio::io_context& io_;
-  std::shared_ptr<char> alive_ = std::make_shared<char>(0);  // shared with pending handlers
-  std::unordered_map<TimerId, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  boost::asio::steady_timer timer_;
+  std::shared_ptr<char> alive_ = std::make_shared<char>(0);  // shared with the pending wait
+  std::vector<Entry> heap_;                                  // std::push_heap with greater<>
+  std::unordered_map<TimerId, Live> live_;
+  Clock::time_point armed_ = Clock::time_point::max();  // deadline of the pending wait
+  uint64_t generation_ = 0;  // the pending wait's; an older completion is stale
   TimerId next_id_ = 1;
 };
 

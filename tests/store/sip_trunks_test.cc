@@ -117,6 +117,8 @@ TEST_P(SipTrunksTest, InvalidTrunksAndPrefixesAreRefusedWithTheReason) {
       {[](SipTrunk& t) { t.gateways[0].uri = "udp:gw.example.com:5060"; }, "gw.example.com"},
       {[](SipTrunk& t) { t.gateways[0].uri = "ws:192.0.2.1:80"; }, "ws:192.0.2.1:80"},
       {[](SipTrunk& t) { t.gateways[0].weight = 0; }, "weight 0"},
+      {[](SipTrunk& t) { t.gateways[1].weight = 1001; }, "weight 1001"},
+      {[](SipTrunk& t) { t.gateways[1].uri = "udp:192.0.2.1"; }, "udp:192.0.2.1"},
       {[](SipTrunk& t) { t.acl = {"192.0.2.0/40"}; }, "192.0.2.0/40"},
       {[](SipTrunk& t) { t.acl = {"not-an-ip"}; }, "not-an-ip"},
   };

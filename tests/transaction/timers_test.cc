@@ -74,6 +74,43 @@ TEST(AsioTimersTest, FiresOnTheLoopAndHonoursCancel) {
   EXPECT_EQ(t.pending(), 0u);
 }
 
+TEST(AsioTimersTest, FireInDeadlineOrderAndLetCallbacksScheduleAndCancel) {
+  boost::asio::io_context io;
+  AsioTimers t(io);
+  std::vector<int> order;
+  TimerId victim = 0;
+  t.schedule(milliseconds(30), [&] { order.push_back(30); });
+  t.schedule(milliseconds(10), [&] {
+    order.push_back(10);
+    t.cancel(victim);                                          // due at the same turn
+    t.schedule(milliseconds(0), [&] { order.push_back(0); });  // a later turn, not inside
+    t.schedule(milliseconds(5), [&] { order.push_back(15); });
+  });
+  victim = t.schedule(milliseconds(10), [&] { order.push_back(-1); });
+  t.schedule(milliseconds(20), [&] { order.push_back(20); });
+  io.run();
+  EXPECT_EQ(order, (std::vector<int>{10, 0, 15, 20, 30}));
+  EXPECT_EQ(t.pending(), 0u);
+}
+
+TEST(AsioTimersTest, ManyCancelledTimersDoNotDelayOrLeak) {
+  boost::asio::io_context io;
+  AsioTimers t(io);
+  int fired = 0;
+  // Like transactions: thousands of long timers cancelled early, a few short ones kept.
+  for (int i = 0; i < 5000; ++i) {
+    TimerId id = t.schedule(milliseconds(32000), [&] { fired += 1000; });
+    t.cancel(id);
+    if (i % 1000 == 0) t.schedule(milliseconds(1 + i / 1000), [&] { ++fired; });
+  }
+  EXPECT_EQ(t.pending(), 5u);
+  auto start = std::chrono::steady_clock::now();
+  io.run();  // returns once the live timers have fired: nothing waits for the cancelled ones
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(fired, 5);
+  EXPECT_EQ(t.pending(), 0u);
+}
+
 TEST(AsioTimersTest, DestroyedWithPendingTimersIsSafe) {
   boost::asio::io_context io;
   int fired = 0;
