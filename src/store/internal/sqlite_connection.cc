@@ -2,9 +2,11 @@
 // cached by their SQL text.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <system_error>
+#include <thread>
 
 #include "store/internal/connection.h"
 
@@ -198,7 +200,16 @@ common::Result<std::unique_ptr<Connection>> openSqlite(const std::string& path,
       return makeError(ErrorCode::kIo, prefix + st.error().reason);
   }
   if (!memory) {
+    // Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is
+    // locked" at once, without its busy handler, when another connection opening the same
+    // file holds a shared lock (waiting could deadlock). Retried here within busy_timeout.
     auto mode = conn->queryOne("PRAGMA journal_mode = WAL");
+    for (int waited_ms = 0; !mode && mode.error().reason.find("locked") != std::string::npos &&
+                            waited_ms < int(options.busy_timeout_ms);
+         waited_ms += 5) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      mode = conn->queryOne("PRAGMA journal_mode = WAL");
+    }
     if (!mode) return makeError(ErrorCode::kIo, prefix + mode.error().reason);
     if (!*mode || (*mode)->text(0) != "wal")
       return makeError(ErrorCode::kIo, prefix + "cannot switch to WAL journal mode (got " +
