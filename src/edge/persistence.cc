@@ -105,6 +105,11 @@ void EdgeStore::findHa1(const std::string& domain, const std::string& user, cons
   if (auto st = pool_.post(std::move(task)); !st) done(st.error());
 }
 
+EdgeStore::~EdgeStore() {
+  std::unique_lock lock(write_mu_);
+  writer_idle_.wait(lock, [this] { return !writer_scheduled_; });
+}
+
 void EdgeStore::saveRegistration(const RegisterPlan& plan, const Back& back,
                                  std::function<void(common::Status)> done) {
   PendingWrite w;
@@ -127,6 +132,7 @@ void EdgeStore::saveRegistration(const RegisterPlan& plan, const Back& back,
       std::lock_guard lock(write_mu_);
       failed.swap(pending_);
       writer_scheduled_ = false;
+      writer_idle_.notify_all();
     }
     for (PendingWrite& f : failed) f.done(st.error());
   }
@@ -142,6 +148,7 @@ void EdgeStore::drainWrites() {
       std::lock_guard lock(write_mu_);
       if (pending_.empty()) {
         writer_scheduled_ = false;
+        writer_idle_.notify_all();
         return;
       }
       batch.swap(pending_);

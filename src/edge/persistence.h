@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -39,6 +40,11 @@ class EdgeStore {
 
   EdgeStore(store::Store& db, common::ThreadPool& pool, Options options);
   EdgeStore(store::Store& db, common::ThreadPool& pool) : EdgeStore(db, pool, Options()) {}
+  // Waits for a write batch in progress on the pool: the writer touches this object after
+  // it has answered the batch's callbacks.
+  ~EdgeStore();
+  EdgeStore(const EdgeStore&) = delete;
+  EdgeStore& operator=(const EdgeStore&) = delete;
 
   // The user's HA1 values (nullopt: no such user), or an error when the store failed or the
   // pool is full. `done` runs through `back`, or right away on a cache hit.
@@ -81,6 +87,7 @@ class EdgeStore {
   std::mutex write_mu_;
   std::vector<PendingWrite> pending_;
   bool writer_scheduled_ = false;
+  std::condition_variable writer_idle_;  // signalled when writer_scheduled_ turns false
   std::atomic<uint64_t> batches_{0};
 };
 
