@@ -21,7 +21,7 @@ constexpr const char* kUsage =
     "            weighted|hash] [--acl CIDR,...] [--probe-interval SECONDS]\n"
     "  trunk list\n"
     "  trunk remove --name NAME\n"
-    "  route add (--prefix [+]DIGITS | --default) --trunk NAME\n"
+    "  route add (--prefix [+]DIGITS | --default) --trunk NAME [--stateless]\n"
     "  route list\n"
     "  route remove (--prefix [+]DIGITS | --default)\n"
     "  (trunks and routes take effect when serve starts)\n"
@@ -120,7 +120,10 @@ nlohmann::json trunkJson(const store::SipTrunk& t) {
 }
 
 nlohmann::json routeJson(const store::SipRoute& r) {
-  return {{"prefix", r.prefix}, {"trunk", r.trunk}, {"created_at", r.created_at}};
+  return {{"prefix", r.prefix},
+          {"trunk", r.trunk},
+          {"stateless", r.stateless},
+          {"created_at", r.created_at}};
 }
 
 // The store's own checks (kInvalidArgument) are bad input: the usage, exit 2. Anything else
@@ -219,7 +222,7 @@ int route(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostr
   if (action == "add") {
     auto t = o.values.find("--trunk");
     if (t == o.values.end() || t->second.empty()) return usage(err, "route add needs --trunk");
-    store::SipRoute r{prefix, t->second, nowUnix()};
+    store::SipRoute r{prefix, t->second, nowUnix(), o.flags.count("--stateless") > 0};
     if (auto st = db.sipTrunks().addRoute(r); !st) return storeError(err, st.error());
     // As stored: a re-pointed prefix keeps its first created_at.
     auto list = db.sipTrunks().listRoutes();
@@ -268,7 +271,7 @@ int sipBlock(store::Store& db, const ConfigOptions& o, std::ostream& out, std::o
 
 int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto o =
-      parseConfigOptions(args, {"--default"},
+      parseConfigOptions(args, {"--default", "--stateless"},
                          {"--domain", "--user", "--password", "--account", "--name", "--number",
                           "--voice-url", "--sms-url", "--role", "--gateways", "--algorithm",
                           "--acl", "--probe-interval", "--prefix", "--trunk", "--source"});

@@ -54,7 +54,7 @@ common::Result<std::unique_ptr<edge::Routing>> loadRouting(store::Store& db,
     specs.push_back(std::move(spec));
   }
   std::vector<edge::RouteSpec> route_specs;
-  for (const store::SipRoute& r : *routes) route_specs.push_back({r.prefix, r.trunk});
+  for (const store::SipRoute& r : *routes) route_specs.push_back({r.prefix, r.trunk, r.stateless});
   auto routing = edge::Routing::create(specs, route_specs);
   if (!routing)
     return common::makeError(routing.error().code,
@@ -347,6 +347,17 @@ void SipEdge::stop() {
   if (!m.running) return;
   m.running = false;
   if (m.workers) m.workers->stop();
+  if (m.shared) {
+    // Until there is a /metrics endpoint, the counters are reported once, when they are final.
+    const edge::EdgeCounters& c = m.shared->counters();
+    auto n = [](const std::atomic<uint64_t>& v) { return std::to_string(v.load()); };
+    SB_LOG(kInfo, "sip edge: " + n(c.registers) + " registers (" + n(c.registers_ok) + " ok), " +
+                      n(c.challenges) + " challenges, " + n(c.auth_failures) + " auth failures, " +
+                      n(c.proxied) + " proxied, " + n(c.stateless_routed) +
+                      " by stateless routes, " + n(c.trunk_calls) + " trunk calls, " +
+                      n(c.trunk_failovers) + " failovers, " + n(c.trunk_inbound) +
+                      " from trunks, " + n(c.rejected) + " refused");
+  }
   if (m.flood && m.transport) {
     // Until there is a /metrics endpoint, the counters are reported once, when they are final.
     const auto f = m.flood->stats();

@@ -48,6 +48,28 @@ DigestAuth::Outcome outcome(DigestAuth::Verdict v, std::string_view user, std::s
   return DigestAuth::Outcome{v, std::string(user), std::move(reason)};
 }
 
+// The identity of one request as its retransmissions repeat it (§17.2.3): top Via branch
+// and sent-by, CSeq number and method. 0 when there is no branch to go by.
+uint64_t requestKey(const sip::Message& request) {
+  const auto& vias = request.vias();
+  if (!vias || vias->empty()) return 0;
+  const sip::Via& top = vias->front();
+  auto branch = top.branch();
+  const auto& cseq = request.cseq();
+  if (!branch || branch->empty() || !cseq) return 0;
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (char c : s) h = (h ^ uint8_t(c)) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  };
+  mix(*branch);
+  mix(top.host);
+  mix(std::to_string(top.port));
+  mix(std::to_string(cseq->number));
+  mix(request.methodText());
+  return h == 0 ? 1 : h;
+}
+
 }  // namespace
 
 DigestAuth::DigestAuth(Options options) : options_(std::move(options)) {
@@ -169,7 +191,7 @@ DigestAuth::Outcome DigestAuth::inspect(const sip::Message& request, sip::Header
 
 DigestAuth::Outcome DigestAuth::finish(const sip::Message& request, sip::HeaderId header,
                                        std::string_view realm, const std::optional<Ha1>& ha1,
-                                       int64_t now) {
+                                       int64_t now, bool retransmissions_pass) {
   Outcome first = inspect(request, header, realm, now);
   if (first.verdict != Verdict::kNeedsHa1) return first;
   auto cred = request.credentials(header, realm);  // inspect() parsed it already
@@ -183,18 +205,25 @@ DigestAuth::Outcome DigestAuth::finish(const sip::Message& request, sip::HeaderI
   int64_t issued = 0;
   if (checkNonce(*cred->nonce(), realm, now, &issued) == NonceState::kExpired)
     return outcome(Verdict::kStale, first.username, "nonce expired");
-  if (!recordCount(*cred->nonce(), *cred->nonceCount(), issued, now))
+  if (!recordCount(*cred->nonce(), *cred->nonceCount(), issued, now, requestKey(request),
+                   retransmissions_pass))
     return outcome(Verdict::kChallenge, first.username, "nonce-count replayed");
   return outcome(Verdict::kOk, first.username, "");
 }
 
-bool DigestAuth::recordCount(std::string_view nonce, uint32_t nc, int64_t issued, int64_t now) {
+bool DigestAuth::recordCount(std::string_view nonce, uint32_t nc, int64_t issued, int64_t now,
+                             uint64_t request_key, bool retransmissions_pass) {
   Shard& shard = shards_[shardOf(nonce) % kShards];
   std::lock_guard lock(shard.mu);
   auto it = shard.seen.find(std::string(nonce));
   if (it != shard.seen.end()) {
-    if (nc <= it->second.max_nc) return false;
-    it->second.max_nc = nc;
+    Seen& seen = it->second;
+    if (retransmissions_pass && nc == seen.max_nc && request_key != 0 &&
+        request_key == seen.request_key &&
+        now - seen.used_at <= kRetransmitWindow)
+      return true;
+    if (nc <= seen.max_nc) return false;
+    seen = Seen{nc, seen.issued, request_key, now};
     return true;
   }
   size_t cap = std::max<size_t>(options_.max_tracked_nonces / kShards, 16);
@@ -214,7 +243,7 @@ bool DigestAuth::recordCount(std::string_view nonce, uint32_t nc, int64_t issued
       std::erase_if(shard.seen, [&](const auto& kv) { return kv.second.issued <= median; });
     }
   }
-  shard.seen.emplace(std::string(nonce), Seen{nc, issued});
+  shard.seen.emplace(std::string(nonce), Seen{nc, issued, request_key, now});
   return true;
 }
 

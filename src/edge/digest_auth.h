@@ -5,7 +5,10 @@
 // node sharing the secret) can check one without a table; a nonce past its lifetime whose
 // digest is otherwise right gets a new challenge with stale=true, so the client retries
 // without asking its user. Each nonce-count may be used once: the highest nc seen per nonce
-// is remembered for the nonce's lifetime, and a repeated or lower one is a replay.
+// is remembered for the nonce's lifetime, and a repeated or lower one is a replay. A
+// stateless proxy, which keeps no transaction to absorb retransmissions, may ask for the
+// very request that used a count (same top Via branch and sent-by, same CSeq) to pass again
+// within 64*T1: it forwards the retransmission with the same branch.
 //
 // The check is in two steps so the HA1 lookup (a database call) runs off the SIP worker:
 //
@@ -83,9 +86,10 @@ class DigestAuth {
   Outcome inspect(const sip::Message& request, sip::HeaderId header, std::string_view realm,
                   int64_t now) const;
   // `ha1` is nullopt for an unknown user. On kOk the nonce-count is recorded: the same
-  // credentials sent again are a replay.
+  // credentials sent again are a replay, unless `retransmissions_pass` and they come in
+  // the same request (a retransmission, see above).
   Outcome finish(const sip::Message& request, sip::HeaderId header, std::string_view realm,
-                 const std::optional<Ha1>& ha1, int64_t now);
+                 const std::optional<Ha1>& ha1, int64_t now, bool retransmissions_pass = false);
 
   size_t trackedNonces() const;
 
@@ -95,7 +99,11 @@ class DigestAuth {
                         int64_t* issued) const;
   std::string mac(std::string_view stamp_and_salt, std::string_view realm) const;
   // False when `nc` is not above the highest count seen for `nonce`.
-  bool recordCount(std::string_view nonce, uint32_t nc, int64_t issued, int64_t now);
+  // `request_key` names the request that uses the count (0: none); with
+  // `retransmissions_pass` the same request again within kRetransmitWindow is not a replay.
+  bool recordCount(std::string_view nonce, uint32_t nc, int64_t issued, int64_t now,
+                   uint64_t request_key, bool retransmissions_pass);
+  static constexpr int64_t kRetransmitWindow = 32;  // seconds, 64*T1
 
   Options options_;
   uint64_t salt_base_ = 0;
@@ -104,6 +112,8 @@ class DigestAuth {
   struct Seen {
     uint32_t max_nc = 0;
     int64_t issued = 0;
+    uint64_t request_key = 0;  // the request that used max_nc
+    int64_t used_at = 0;
   };
   static constexpr size_t kShards = 16;
   struct Shard {

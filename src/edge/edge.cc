@@ -66,6 +66,14 @@ int ourLeadingRoutes(const sip::NameAddrList& routes, const Self& self) {
   return n;
 }
 
+// The Request-URI a gateway gets for a dialled number.
+std::string gatewayRequestUri(const Gateway& gw, const std::string& dialled) {
+  std::string ruri = "sip:" + dialled + "@" + gw.address.toString();
+  if (gw.protocol != transport::Protocol::kUdp)
+    ruri += ";transport=" + std::string(transport::configName(gw.protocol));
+  return ruri;
+}
+
 bool failsOver(int status) {
   return status == 408 || status == 503;
 }
@@ -341,6 +349,119 @@ void EdgeWorker::onRequest(ServerId id, const sip::Message& request, const trans
   deliver();
 }
 
+bool EdgeWorker::takeStateless(sip::Message& request, const transport::Flow& from) {
+  if (stateful_only_) return false;
+  int popped = 0;
+  Trunk* trunk = statelessTrunk(request, from, &popped);
+  if (trunk == nullptr) return false;
+  const EdgeOptions& opt = shared_.options();
+  // CANCEL is never challenged (§22.1); its INVITE was.
+  if (request.method() == sip::Method::kCancel || !opt.auth_calls) {
+    forwardStateless(request, from, *trunk, popped);
+    return true;
+  }
+  // A call from one of our users, authenticated as on the stateful path. Without credentials
+  // that can pass (none, stale, malformed) the stateful path answers: its transaction keeps
+  // the 407 for the caller's ACK and retransmissions.
+  const auto& from_hdr = request.from();
+  if (!from_hdr) return false;
+  std::string realm = common::toLower(from_hdr->uri.host());
+  if (!opt.self.servesDomain(realm)) return false;
+  auto first = shared_.auth().inspect(request, sip::HeaderId::kProxyAuthorization, realm, now());
+  if (first.verdict != DigestAuth::Verdict::kNeedsHa1) return false;
+  auto held = std::make_shared<sip::Message>(std::move(request));
+  std::weak_ptr<char> alive = alive_;
+  auto back = [this, alive](std::function<void()> fn) {
+    post_([alive, fn = std::move(fn)] {
+      if (!alive.expired()) fn();
+    });
+  };
+  shared_.store().findHa1(
+      realm, first.username, back,
+      [this, held, from, trunk, popped, realm](common::Result<std::optional<Ha1>> ha1) {
+        if (ha1) {
+          auto done =
+              shared_.auth().finish(*held, sip::HeaderId::kProxyAuthorization, realm, *ha1, now(),
+                                    /*retransmissions_pass=*/true);
+          if (done.verdict == DigestAuth::Verdict::kOk)
+            return forwardStateless(*held, from, *trunk, popped);
+        }
+        // A wrong password, a replay, an unknown user or a store failure: the stateful path
+        // checks again and gives the answer (a challenge, or 500 while the store is down).
+        handBack(std::move(*held), from);
+      });
+  return true;
+}
+
+void EdgeWorker::handBack(sip::Message&& request, const transport::Flow& from) {
+  stateful_only_ = true;
+  layer_->receive(std::move(request), from);
+  stateful_only_ = false;
+}
+
+Trunk* EdgeWorker::statelessTrunk(const sip::Message& request, const transport::Flow& from,
+                                  int* route_popped) const {
+  Routing* routing = shared_.routing();
+  if (routing == nullptr || !routing->hasStatelessRoutes()) return nullptr;
+  const EdgeOptions& opt = shared_.options();
+  const sip::Method method = request.method();
+  if (method == sip::Method::kRegister) return nullptr;
+  const auto& to = request.to();
+  if (!to || (method != sip::Method::kAck && to->tag())) return nullptr;
+  // Cheap tests first: most requests are not for a stateless route.
+  const sip::Uri& ruri = request.requestUri();
+  if (!ruri.isSip()) return nullptr;
+  bool ours = opt.self.servesDomain(ruri.host());
+  if (!ours && !opt.self.isThisServer(ruri)) return nullptr;
+  bool stateless = false;
+  Trunk* trunk = routing->route(dialledNumber(ruri), &stateless);
+  if (trunk == nullptr || !stateless) return nullptr;
+  if (routing->trunkFrom(from.remote.ip) != nullptr) return nullptr;
+  if (ours && !shared_.location().lookup(canonicalAor(ruri), now()).empty()) return nullptr;
+  for (const auto& [p, a] : opt.registrar_only) {
+    if (p == from.protocol && a.port == from.local.port &&
+        (a.ip == from.local.ip || a.ip.is_unspecified()))
+      return nullptr;
+  }
+  if (validateForProxy(request, opt.self, kProxySupported)) return nullptr;
+  *route_popped = 0;
+  if (request.headerCount(sip::HeaderId::kRoute) > 0) {
+    const auto& routes = request.routes();
+    if (!routes) return nullptr;
+    *route_popped = ourLeadingRoutes(*routes, opt.self);
+    if (routes->size() > size_t(*route_popped)) return nullptr;
+  }
+  if (isLoop(request, opt.self, loopHash(request, method == sip::Method::kAck))) return nullptr;
+  return trunk;
+}
+
+void EdgeWorker::forwardStateless(const sip::Message& request, const transport::Flow& from,
+                                  Trunk& trunk, int route_popped) {
+  const sip::Method method = request.method();
+  const auto& call_id = request.callId();
+  Gateway& gw = *trunk.gateways[shared_.routing()->statelessGateway(
+      trunk, call_id ? *call_id : std::string_view())];
+  const transport::Flow target = flowTo(gw.protocol, gw.address);
+  const std::string branch =
+      makeBranch(loopHash(request, method == sip::Method::kAck), statelessUnique(request));
+  const bool record_route = method == sip::Method::kInvite || method == sip::Method::kSubscribe;
+  auto msg = branchRequest(request, from, target,
+                           gatewayRequestUri(gw, dialledNumber(request.requestUri())), {},
+                           route_popped, record_route, &branch);
+  if (!msg) return;
+  EdgeCounters& counters = shared_.counters();
+  counters.forwarded_stateless.fetch_add(1, std::memory_order_relaxed);
+  counters.stateless_routed.fetch_add(1, std::memory_order_relaxed);
+  if (method != sip::Method::kAck && method != sip::Method::kCancel)
+    gw.calls.fetch_add(1, std::memory_order_relaxed);
+  // A gateway that cannot be reached is taken out (when probed) for the calls after this
+  // one; this request is not retried elsewhere — that is what stateful routes are for.
+  Routing* routing = shared_.routing();
+  sender_.send(target, msg->serialize(), [routing, &trunk, &gw](const common::Status& st) {
+    if (!st) routing->callFailed(trunk, gw);
+  });
+}
+
 void EdgeWorker::handleOptionsToUs(ServerId id) {
   answer(id, 200, {}, {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}});
 }
@@ -529,18 +650,17 @@ std::optional<transport::Flow> EdgeWorker::flowForUri(const sip::Uri& uri,
   return flowTo(p, transport::Address{*ip, uri.portOr(defaultPort(p))});
 }
 
-common::Result<sip::Message> EdgeWorker::branchRequest(const sip::Message& request,
-                                                       const transport::Flow& from,
-                                                       const transport::Flow& target,
-                                                       std::optional<std::string> new_ruri,
-                                                       const std::vector<std::string>& path,
-                                                       int pop_route, bool record_route) {
+common::Result<sip::Message> EdgeWorker::branchRequest(
+    const sip::Message& request, const transport::Flow& from, const transport::Flow& target,
+    std::optional<std::string> new_ruri, const std::vector<std::string>& path, int pop_route,
+    bool record_route, const std::string* branch_id) {
   auto copy = sip::Message::parse(request.raw());
   if (!copy) return copy.error();
   sip::MessageEdits& e = copy->edits();
   if (new_ruri) e.setRequestUri(std::move(*new_ruri));
   if (auto stamped = stampedVia(request.vias()->front(), from.remote)) e.replaceTopVia(*stamped);
-  std::string branch = makeBranch(loopHash(request), ++branch_counter_);
+  std::string branch =
+      branch_id != nullptr ? *branch_id : makeBranch(loopHash(request), ++branch_counter_);
   transport::Flow out = target;
   out.local = routableLocal(target.local, target.remote);
   e.pushVia(ourVia(out, branch));
@@ -644,10 +764,7 @@ void EdgeWorker::dispatchToTrunk(ServerId id, Trunk& trunk, const std::string& d
     Branch b;
     b.gateway = &gw;
     b.target = flowTo(gw.protocol, gw.address);
-    std::string ruri = "sip:" + dialled + "@" + gw.address.toString();
-    if (gw.protocol != transport::Protocol::kUdp)
-      ruri += ";transport=" + std::string(transport::configName(gw.protocol));
-    b.ruri = std::move(ruri);
+    b.ruri = gatewayRequestUri(gw, dialled);
     ctx->branches.push_back(std::move(b));
     ctx->group_ends.push_back(ctx->branches.size());
   }
@@ -890,6 +1007,12 @@ void EdgeWorker::onCancel(ServerId invite) {
 }
 
 void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
+  // The ACK of a non-2xx response to a request sent by a stateless route follows it.
+  if (shared_.routing() != nullptr && shared_.routing()->hasStatelessRoutes()) {
+    int popped = 0;
+    if (Trunk* trunk = statelessTrunk(ack, from, &popped))
+      return forwardStateless(ack, from, *trunk, popped);
+  }
   // The end-to-end ACK of a 2xx: forwarded statelessly along its route (§16.11 in effect).
   const Self& self = shared_.options().self;
   int pop = 0;

@@ -74,6 +74,7 @@ struct EdgeCounters {
   std::atomic<uint64_t> trunk_failovers{0};  // branches retried on another gateway
   std::atomic<uint64_t> trunk_inbound{0};    // requests accepted by a trunk's ACL
   std::atomic<uint64_t> probes{0};
+  std::atomic<uint64_t> stateless_routed{0};  // requests sent on by a stateless route
 };
 
 class EdgeShared {
@@ -121,6 +122,7 @@ class EdgeWorker final : public transaction::TransactionUser {
 
   void onRequest(transaction::ServerId id, const sip::Message& request,
                  const transport::Flow& from) override;
+  bool takeStateless(sip::Message& request, const transport::Flow& from) override;
   void onCancel(transaction::ServerId invite) override;
   void onAck(const sip::Message& ack, const transport::Flow& from) override;
   void onStrayResponse(const sip::Message& response, const transport::Flow& from) override;
@@ -167,6 +169,20 @@ class EdgeWorker final : public transaction::TransactionUser {
                        int route_popped);
   void redirect(transaction::ServerId id, const std::string& aor);
 
+  // Stateless routes (§16.11). The trunk `request` goes to by a stateless route, or nullptr
+  // when it is handled statefully: only new requests (and the CANCEL and non-2xx ACK of
+  // one) addressed to a served domain or to this server, not from a trunk, for a number no
+  // registered user of ours answers, that pass the proxy's checks (a request failing them
+  // goes the stateful way, which answers it). Sets the count of leading Routes naming us.
+  Trunk* statelessTrunk(const sip::Message& request, const transport::Flow& from,
+                        int* route_popped) const;
+  // Forwards to the trunk's gateway for this Call-ID with a branch made from the request.
+  void forwardStateless(const sip::Message& request, const transport::Flow& from, Trunk& trunk,
+                        int route_popped);
+  // A request taken for stateless forwarding that needs the stateful path after all (its
+  // credentials failed): given back to the layer, which makes a transaction this time.
+  void handBack(sip::Message&& request, const transport::Flow& from);
+
   void startGroup(ProxyContext& ctx);
   void startBranch(ProxyContext& ctx, size_t index);
   void onBranchResponse(uint64_t ctx_id, size_t index, const sip::Message& response);
@@ -187,12 +203,10 @@ class EdgeWorker final : public transaction::TransactionUser {
   // An out-of-dialog OPTIONS from this server to `uri` over `flow` (keep-alives, probes).
   std::string optionsRequest(const std::string& uri, const transport::Flow& flow);
   // `request` re-parsed with the proxy's edits for one branch, ready to send.
-  common::Result<sip::Message> branchRequest(const sip::Message& request,
-                                             const transport::Flow& from,
-                                             const transport::Flow& target,
-                                             std::optional<std::string> new_ruri,
-                                             const std::vector<std::string>& path, int pop_route,
-                                             bool record_route);
+  common::Result<sip::Message> branchRequest(
+      const sip::Message& request, const transport::Flow& from, const transport::Flow& target,
+      std::optional<std::string> new_ruri, const std::vector<std::string>& path, int pop_route,
+      bool record_route, const std::string* branch = nullptr);
 
   EdgeShared& shared_;
   transaction::Sender& sender_;
@@ -203,6 +217,7 @@ class EdgeWorker final : public transaction::TransactionUser {
   std::function<bool(std::string_view)> owns_call_id_;
   uint64_t next_context_ = 1;
   uint64_t branch_counter_ = 0;
+  bool stateful_only_ = false;  // while handBack() gives a request to the layer
   std::map<uint64_t, std::unique_ptr<ProxyContext>> proxies_;
   std::map<transaction::ServerId, uint64_t> context_of_server_;
   // Lives as long as this worker; store callbacks check it before touching the worker.

@@ -71,17 +71,19 @@ void EdgeStore::findHa1(const std::string& domain, const std::string& user, cons
                         std::function<void(common::Result<std::optional<Ha1>>)> done) {
   std::string key = domain + "\n" + user;
   auto now = std::chrono::steady_clock::now();
+  std::optional<std::optional<Ha1>> cached;
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end() && it->second.until > now) {
       ++hits_;
-      std::optional<Ha1> ha1 = it->second.ha1;
-      done(std::move(ha1));
-      return;
+      cached = it->second.ha1;
+    } else {
+      ++misses_;
     }
-    ++misses_;
   }
+  // Outside the lock: `done` may come back here (a request handed on and checked again).
+  if (cached) return done(std::move(*cached));
   auto task = [this, domain, user, key, back, done]() mutable {
     auto found = db_.sipCredentials().find(domain, user);
     common::Result<std::optional<Ha1>> result = std::optional<Ha1>();

@@ -97,18 +97,29 @@ std::optional<Reject> validateForProxy(const sip::Message& request, const Self& 
   return std::nullopt;
 }
 
-std::string loopHash(const sip::Message& request) {
+std::string loopHash(const sip::Message& request, bool ignore_to_tag) {
   uint64_t h = 1469598103934665603ULL;
   h = fnv1a(h, request.requestUriText());
   h = fnv1a(h, request.callId() ? *request.callId() : std::string_view());
   const auto& from = request.from();
   const auto& to = request.to();
   h = fnv1a(h, from ? from->tag().value_or("") : "");
-  h = fnv1a(h, to ? to->tag().value_or("") : "");
+  h = fnv1a(h, to && !ignore_to_tag ? to->tag().value_or("") : "");
   h = fnv1a(h, request.cseq() ? std::to_string(request.cseq()->number) : "");
   const auto* route = request.findHeader(sip::HeaderId::kRoute);
   h = fnv1a(h, route ? route->value : std::string_view());
   return hex64(h, 16);
+}
+
+uint64_t statelessUnique(const sip::Message& request) {
+  uint64_t h = 1469598103934665603ULL;
+  const auto& vias = request.vias();
+  if (!vias || vias->empty()) return h;
+  const sip::Via& top = vias->front();
+  h = fnv1a(h, top.branch().value_or(""));
+  h = fnv1a(h, top.host);
+  h = fnv1a(h, std::to_string(top.port));
+  return h;
 }
 
 std::string makeBranch(std::string_view loop_hash, uint64_t unique) {

@@ -45,8 +45,13 @@ std::optional<Reject> validateForProxy(const sip::Message& request, const Self& 
                                        const std::vector<std::string_view>& supported);
 
 // The loop-detection part of our branch ids (§16.6 item 8): a hash of what a loop repeats
-// (Request-URI, Call-ID, From tag, To tag, CSeq number, top Route).
-std::string loopHash(const sip::Message& request);
+// (Request-URI, Call-ID, From tag, To tag, CSeq number, top Route). `ignore_to_tag` gives
+// the INVITE's hash for the ACK of a non-2xx response (which carries the response's tag).
+std::string loopHash(const sip::Message& request, bool ignore_to_tag = false);
+// The `unique` part of a stateless proxy's branch (§16.11): a hash of the incoming top Via
+// (branch and sent-by), the same for a request's retransmissions, its CANCEL and the ACK
+// of its non-2xx response, so each reaches the next hop's transaction.
+uint64_t statelessUnique(const sip::Message& request);
 // "z9hG4bK" + "sb" + loopHash + "." + unique. `unique` makes each branch distinct.
 std::string makeBranch(std::string_view loop_hash, uint64_t unique);
 // §16.3 item 4: a Via of ours carrying this request's loop hash means it came back unchanged:

@@ -1,6 +1,7 @@
 #include "edge/routing.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/log.h"
 
@@ -81,19 +82,51 @@ common::Result<std::unique_ptr<Routing>> Routing::create(const std::vector<Trunk
                            [&](const auto& t) { return t->name == route.trunk; });
     if (it == r->trunks_.end())
       return bad("route '" + route.prefix + "': no trunk named " + route.trunk);
-    r->routes_.emplace_back(route.prefix, it->get());
+    r->routes_.push_back({route.prefix, it->get(), route.stateless});
+    r->has_stateless_ = r->has_stateless_ || route.stateless;
   }
   std::stable_sort(r->routes_.begin(), r->routes_.end(),
-                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+                   [](const auto& a, const auto& b) { return a.prefix.size() > b.prefix.size(); });
   return r;
 }
 
-Trunk* Routing::route(std::string_view dialled) const {
+Trunk* Routing::route(std::string_view dialled, bool* stateless) const {
+  if (stateless != nullptr) *stateless = false;
   if (!isNumber(dialled)) return nullptr;
-  for (const auto& [prefix, trunk] : routes_) {
-    if (dialled.substr(0, prefix.size()) == prefix) return trunk;
+  for (const RouteEntry& r : routes_) {
+    if (dialled.substr(0, r.prefix.size()) == r.prefix) {
+      if (stateless != nullptr) *stateless = r.stateless;
+      return r.trunk;
+    }
   }
   return nullptr;
+}
+
+size_t Routing::statelessGateway(const Trunk& trunk, std::string_view call_id) const {
+  const size_t n = trunk.gateways.size();
+  bool any_up = false;
+  for (const auto& gw : trunk.gateways) any_up = any_up || gw->up.load(std::memory_order_relaxed);
+  const uint64_t base = fnv1a(call_id);
+  size_t best = 0;
+  double best_score = -1;
+  for (size_t i = 0; i < n; ++i) {
+    const Gateway& gw = *trunk.gateways[i];
+    if (any_up && !gw.up.load(std::memory_order_relaxed)) continue;
+    // A well-mixed 64-bit value per (Call-ID, gateway), mapped into (0, 1).
+    uint64_t x = (base ^ (uint64_t(i) + 1) * 0x9e3779b97f4a7c15ull);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    double u = (double(x >> 11) + 0.5) / double(uint64_t{1} << 53);
+    double score = -double(gw.weight) / std::log(u);  // weights are at least 1
+    if (score > best_score) {
+      best_score = score;
+      best = i;
+    }
+  }
+  return best;
 }
 
 Trunk* Routing::trunkFrom(const boost::asio::ip::address& source) const {

@@ -49,6 +49,9 @@ struct TrunkSpec {
 struct RouteSpec {
   std::string prefix;  // dialled digits, may start with '+'; "" is the default route
   std::string trunk;
+  // Forwarded without transaction state (RFC 3261 §16.11): one gateway by Call-ID, no
+  // failover, no 100 Trying from here; responses go back by their Via.
+  bool stateless = false;
 };
 
 struct Gateway {
@@ -93,7 +96,9 @@ class Routing {
 
   // The trunk of the longest prefix matching `dialled` ("+4930..." or "030..."), or nullptr
   // when nothing matches or `dialled` is not a number (digits, an optional leading '+').
-  Trunk* route(std::string_view dialled) const;
+  // `stateless`, when given, says whether the matching route is a stateless one.
+  Trunk* route(std::string_view dialled, bool* stateless = nullptr) const;
+  bool hasStatelessRoutes() const { return has_stateless_; }
   // The trunk whose access list holds `source`, or nullptr.
   Trunk* trunkFrom(const boost::asio::ip::address& source) const;
 
@@ -106,6 +111,12 @@ class Routing {
   // A call branch to `gw` ended in 408, 503 or a transport error. When the trunk is probed
   // the gateway is taken out until a probe succeeds.
   void callFailed(Trunk& trunk, Gateway& gw);
+  // The one gateway of a stateless route for `call_id`: a retransmission (and the CANCEL or
+  // ACK of the request) must reach the gateway the first copy did, so the choice is a
+  // function of the Call-ID whatever the trunk's algorithm — weighted rendezvous hashing
+  // over the gateways that are up (all of them when none is), which honours the weights and
+  // moves only the calls of a gateway that goes down.
+  size_t statelessGateway(const Trunk& trunk, std::string_view call_id) const;
   // A probe's outcome: any final response but 408/503 means alive. One failure takes the
   // gateway out, one success brings it back; changes are logged.
   void probeResult(Trunk& trunk, Gateway& gw, bool alive);
@@ -116,8 +127,14 @@ class Routing {
  private:
   Routing() = default;
   std::vector<std::unique_ptr<Trunk>> trunks_;
+  struct RouteEntry {
+    std::string prefix;
+    Trunk* trunk = nullptr;
+    bool stateless = false;
+  };
   // Sorted by prefix length, longest first.
-  std::vector<std::pair<std::string, Trunk*>> routes_;
+  std::vector<RouteEntry> routes_;
+  bool has_stateless_ = false;
 };
 
 // Parses "udp:192.0.2.10:5060" / "tls:[2001:db8::1]:5061" into protocol and address.

@@ -97,6 +97,8 @@ const std::vector<Migration>& builtinMigrations() {
        " blocked_at BIGINT NOT NULL,"
        " blocked_until BIGINT NOT NULL,"
        " requests BIGINT NOT NULL);"},
+      {6, "stateless sip routes",
+       "ALTER TABLE sip_routes ADD COLUMN stateless INTEGER NOT NULL DEFAULT 0;"},
   };
   return kMigrations;
 }

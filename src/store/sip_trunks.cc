@@ -136,19 +136,22 @@ class SqlSipTrunks final : public SipTrunks {
       if (!t) return t.error();
       if (!*t) return makeError(ErrorCode::kNotFound, "sip route: no trunk named " + r.trunk);
       auto n = tx.exec(
-          "INSERT INTO sip_routes (prefix, trunk, created_at) VALUES (?, ?, ?)"
-          " ON CONFLICT (prefix) DO UPDATE SET trunk = excluded.trunk",
-          {r.prefix, r.trunk, created});
+          "INSERT INTO sip_routes (prefix, trunk, created_at, stateless) VALUES (?, ?, ?, ?)"
+          " ON CONFLICT (prefix) DO UPDATE SET trunk = excluded.trunk,"
+          " stateless = excluded.stateless",
+          {r.prefix, r.trunk, created, int64_t{r.stateless ? 1 : 0}});
       if (!n) return n.error();
       return {};
     });
   }
 
   common::Result<std::vector<SipRoute>> listRoutes() override {
-    auto rows = db_.query("SELECT prefix, trunk, created_at FROM sip_routes ORDER BY prefix");
+    auto rows =
+        db_.query("SELECT prefix, trunk, created_at, stateless FROM sip_routes ORDER BY prefix");
     if (!rows) return rows.error();
     std::vector<SipRoute> out;
-    for (const Row& r : *rows) out.push_back({r.text(0), r.text(1), r.integer(2)});
+    for (const Row& r : *rows)
+      out.push_back({r.text(0), r.text(1), r.integer(2), r.integer(3) != 0});
     return out;
   }
 

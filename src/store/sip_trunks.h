@@ -38,6 +38,8 @@ struct SipRoute {
   std::string prefix;  // digits with an optional leading '+'; "" = the default route
   std::string trunk;
   int64_t created_at = 0;
+  // Forwarded without transaction state (RFC 3261 §16.11): no failover, no 100 Trying.
+  bool stateless = false;
   bool operator==(const SipRoute&) const = default;
 };
 

@@ -279,6 +279,10 @@ void TransactionLayer::receiveRequest(sip::Message&& msg, const transport::Flow&
     handleCancel(std::move(msg), from, std::move(key));
     return;
   }
+  if (tu_.takeStateless(msg, from)) {
+    ++counters_.stateless;
+    return;
+  }
   std::string merge_key;
   if (!msg.to()->tag()) {
     merge_key = mergeKey(msg);
@@ -356,6 +360,10 @@ void TransactionLayer::handleAck(const sip::Message& ack, const transport::Flow&
 void TransactionLayer::handleCancel(sip::Message&& cancel, const transport::Flow& from,
                                     std::string key) {
   std::string invite_key = serverKey(cancel, "INVITE");
+  if (server_keys_.count(invite_key) == 0 && tu_.takeStateless(cancel, from)) {
+    ++counters_.stateless;
+    return;
+  }
   ServerTx& tx = createServer(std::move(cancel), from, std::move(key), {});
   const ServerId cancel_id = tx.id;
   auto it = server_keys_.find(invite_key);

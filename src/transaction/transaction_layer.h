@@ -68,6 +68,13 @@ class TransactionUser {
   // A new request (never ACK or CANCEL). Answer with TransactionLayer::respond(id, ...), now
   // or later; `request` stays valid until the transaction ends (TransactionLayer::request).
   virtual void onRequest(ServerId id, const sip::Message& request, const transport::Flow& from) = 0;
+  // Offered each request (not ACK) that matches no server transaction — a new request, a
+  // retransmission of one taken before, a CANCEL matching no INVITE — before a transaction
+  // is made for it. Returning true takes it: the TU forwards it statelessly (§16.11) and may
+  // move from `request`; the layer makes no transaction, sends no 100 Trying and no 481.
+  virtual bool takeStateless(sip::Message& /*request*/, const transport::Flow& /*from*/) {
+    return false;
+  }
   // A CANCEL matched INVITE transaction `invite`, which has no final response yet. The layer
   // has answered the CANCEL with 200; the TU ends the INVITE, e.g. answerCancelled(invite)
   // (a proxy cancels its branches first).
@@ -105,6 +112,7 @@ struct Counters {
   uint64_t stray_responses = 0;
   uint64_t merged_rejected = 0;  // 482
   uint64_t malformed = 0;        // no Via/CSeq/Call-ID/From/To: dropped
+  uint64_t stateless = 0;        // requests the TU took to forward statelessly
 };
 
 // One per worker thread and not thread-safe: the transport hands every message of a Call-ID

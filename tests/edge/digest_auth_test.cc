@@ -162,6 +162,30 @@ TEST(DigestAuth, ChallengesListSha256First) {
             sip::DigestAlgorithm::kMd5);
 }
 
+TEST(DigestAuth, AStatelessProxyMayLetTheSameRequestPassAgainWithin64T1) {
+  DigestAuth auth = make();
+  std::string nonce = auth.issueNonce(kRealm, kNow);
+  auto req = parse(registerWith(nonce, "secret", "00000001"));
+  const auto ha1 = ha1For("alice", "secret");
+  const auto h = sip::HeaderId::kAuthorization;
+  ASSERT_EQ(auth.finish(req, h, kRealm, ha1, kNow, true).verdict, Verdict::kOk);
+  // The retransmission (same branch, sent-by and CSeq) passes when asked for...
+  EXPECT_EQ(auth.finish(req, h, kRealm, ha1, kNow + 10, true).verdict, Verdict::kOk);
+  // ...but not by default (a stateful element absorbs retransmissions itself),
+  EXPECT_EQ(auth.finish(req, h, kRealm, ha1, kNow + 10).verdict, Verdict::kChallenge);
+  // nor after 64*T1,
+  EXPECT_EQ(auth.finish(req, h, kRealm, ha1, kNow + 33, true).verdict, Verdict::kChallenge);
+  // nor in another request carrying the same credentials (a new branch: a replay).
+  std::string other = registerWith(nonce, "secret", "00000001");
+  other.replace(other.find("branch=z9hG4bK1"), 15, "branch=z9hG4bK2");
+  EXPECT_EQ(auth.finish(parse(other), h, kRealm, ha1, kNow + 1, true).verdict, Verdict::kChallenge);
+  // A higher count in a new request is fine, and then the old request no longer passes.
+  std::string next = registerWith(nonce, "secret", "00000002");
+  next.replace(next.find("branch=z9hG4bK1"), 15, "branch=z9hG4bK3");
+  EXPECT_EQ(auth.finish(parse(next), h, kRealm, ha1, kNow + 2, true).verdict, Verdict::kOk);
+  EXPECT_EQ(auth.finish(req, h, kRealm, ha1, kNow + 3, true).verdict, Verdict::kChallenge);
+}
+
 TEST(DigestAuth, ReplayTableStaysBounded) {
   DigestAuth::Options o;
   o.secret = "s";

@@ -338,4 +338,161 @@ TEST_F(TrunkTest, ProbesTakeASilentGatewayOutAndAnAnswerBringsItBack) {
   EXPECT_TRUE(trunk().gateways[0]->up);
 }
 
+// The same trunk behind a stateless route (§16.11).
+class StatelessTest : public TrunkTest {
+ protected:
+  void useStatelessRoute() {
+    edge::TrunkSpec t;
+    t.name = "carrier";
+    t.gateways = {{"udp:192.0.2.10:5060", 1}, {"udp:192.0.2.11:5060", 1}};
+    t.probe_interval = std::chrono::seconds(30);
+    auto r = edge::Routing::create({t}, {{"+49", "carrier", true}});
+    ASSERT_TRUE(r) << r.error().reason;
+    shared_->setRouting(std::move(*r));
+    gw_ = trunk()
+              .gateways[shared_->routing()->statelessGateway(trunk(), "call-1@10.0.0.5")]
+              ->address.toString();
+    other_ = gw_ == "192.0.2.10:5060" ? "192.0.2.11:5060" : "192.0.2.10:5060";
+  }
+  void caller(const std::string& text) {
+    auto m = sip::Message::parse(text);
+    ASSERT_TRUE(m.has_value());
+    layer_->receive(std::move(*m), from("10.0.0.5:5060"));
+  }
+  static std::string topBranch(const sip::Message& m) {
+    return std::string(m.vias()->front().branch().value_or(""));
+  }
+  std::string gw_, other_;
+};
+
+TEST_F(StatelessTest, ForwardsWithoutTransactionsAndRelaysResponsesByVia) {
+  useStatelessRoute();
+  invite("+4930123");
+  auto sent = sentTo(gw_, "INVITE");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].requestUriText(), "sip:+4930123@" + gw_);
+  EXPECT_EQ(sent[0].headerCount(sip::HeaderId::kRecordRoute), 1u);
+  EXPECT_EQ(sent[0].vias()->size(), 2u);
+  EXPECT_EQ(layer_->size(), 0u);
+  EXPECT_TRUE(upstream().empty());  // no 100 Trying of our own
+  // The caller's retransmission goes out again, to the same gateway with the same branch.
+  invite("+4930123");
+  sent = sentTo(gw_, "INVITE");
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(topBranch(sent[0]), topBranch(sent[1]));
+  EXPECT_TRUE(sentTo(other_, "INVITE").empty());
+  // Responses go back by the Via below ours, ours removed; a 503 is relayed, not failed over.
+  answer(sent[0], gw_, 180);
+  answer(sent[0], gw_, 503);
+  EXPECT_EQ(upstream(), (std::vector<int>{180, 503}));
+  EXPECT_TRUE(sentTo(other_, "INVITE").empty());
+  auto last = sip::Message::parse(sender_.sent.back().bytes);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->vias()->size(), 1u);
+  // The caller's ACK of the 503 reaches the gateway's transaction: same branch.
+  caller(
+      "ACK sip:+4930123@example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKcall1\r\n"
+      "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:+4930123@example.com>;tag=gw\r\n"
+      "Call-ID: call-1@10.0.0.5\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\n"
+      "Content-Length: 0\r\n\r\n");
+  auto acks = sentTo(gw_, "ACK");
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(topBranch(acks[0]), topBranch(sent[0]));
+  EXPECT_EQ(acks[0].headerCount(sip::HeaderId::kRecordRoute), 0u);
+  EXPECT_EQ(layer_->size(), 0u);
+  EXPECT_EQ(shared_->counters().forwarded_stateless.load(), 5u);  // 2 INVITE, 2 resp., ACK
+  EXPECT_EQ(worker_->activeProxies(), 0u);
+}
+
+TEST_F(StatelessTest, CancelFollowsTheInviteWithItsBranch) {
+  useStatelessRoute();
+  invite("+4930123");
+  caller(
+      "CANCEL sip:+4930123@example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKcall1\r\n"
+      "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:+4930123@example.com>\r\n"
+      "Call-ID: call-1@10.0.0.5\r\nCSeq: 1 CANCEL\r\nMax-Forwards: 70\r\n"
+      "Content-Length: 0\r\n\r\n");
+  auto invites = sentTo(gw_, "INVITE");
+  auto cancels = sentTo(gw_, "CANCEL");
+  ASSERT_EQ(cancels.size(), 1u);
+  EXPECT_EQ(topBranch(cancels[0]), topBranch(invites.at(0)));
+  EXPECT_TRUE(upstream().empty());  // the gateway answers the CANCEL, not us (no 481)
+  answer(cancels[0], gw_, 200);
+  answer(invites[0], gw_, 487);
+  EXPECT_EQ(upstream(), (std::vector<int>{200, 487}));
+}
+
+TEST_F(StatelessTest, OurUsersAndOtherRoutesStayStateful) {
+  useStatelessRoute();
+  registerFrom("10.0.0.9:5060", "sip:alice@10.0.0.9:5060");
+  size_t before = sender_.sent.size();
+  invite("alice");  // a registered user: forked statefully (100 Trying first)
+  ASSERT_GT(sender_.sent.size(), before);
+  EXPECT_EQ(upstream().back(), 100);
+  EXPECT_EQ(sentTo("10.0.0.9:5060", "INVITE").size(), 1u);
+  EXPECT_EQ(worker_->activeProxies(), 1u);
+  EXPECT_EQ(layer_->counters().stateless, 0u);
+}
+
+TEST_F(StatelessTest, CallsOfOurUsersAreAuthenticatedAndTheirRetransmissionsPass) {
+  // A credential for alice, and calls authenticated.
+  store::SipCredential c;
+  c.domain = "example.com";
+  c.username = "alice";
+  c.ha1_sha256 = sip::computeHa1(sip::DigestAlgorithm::kSha256, "alice", "example.com", "pw");
+  ASSERT_TRUE(db_->sipCredentials().upsert(c));
+  shared_->mutableOptions().auth_calls = true;
+  shared_->mutableOptions().self.domains = {"example.com"};
+  useStatelessRoute();
+  // Without credentials: challenged by a transaction (which keeps the 407 for the ACK).
+  invite("+4930123");
+  ASSERT_EQ(upstream().back(), 407);
+  EXPECT_EQ(layer_->serverCount(), 1u);
+  auto challenge = sip::Message::parse(sender_.sent.back().bytes);
+  ASSERT_TRUE(challenge.has_value());
+  // The first challenge is SHA-256's (RFC 8760 order).
+  std::string_view chal = challenge->headerValue(sip::HeaderId::kProxyAuthenticate);
+  ASSERT_NE(chal.find("SHA-256"), std::string_view::npos);
+  auto p = chal.find("nonce=\"");
+  ASSERT_NE(p, std::string_view::npos);
+  const std::string nonce(chal.substr(p + 7, chal.find('"', p + 7) - p - 7));
+  auto withCredentials = [&](const std::string& branch, const std::string& nc) {
+    sip::CredentialsSpec cr;
+    cr.username = "alice";
+    cr.realm = "example.com";
+    cr.nonce = nonce;
+    cr.uri = "sip:+4930123@example.com";
+    cr.algorithm = sip::DigestAlgorithm::kSha256;
+    cr.cnonce = "c0ffee";
+    cr.nc = nc;
+    cr.response = sip::computeResponse(sip::DigestAlgorithm::kSha256, c.ha1_sha256, "INVITE",
+                                       cr.uri, nonce, nc, cr.cnonce, "auth");
+    return "INVITE sip:+4930123@example.com SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=" +
+           branch +
+           "\r\n"
+           "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:+4930123@example.com>\r\n"
+           "Call-ID: call-1@10.0.0.5\r\nCSeq: 2 INVITE\r\nMax-Forwards: 70\r\n"
+           "Proxy-Authorization: " +
+           sip::formatCredentials(cr) +
+           "\r\nContact: <sip:alice@10.0.0.5>\r\nContent-Length: 0\r\n\r\n";
+  };
+  caller(withCredentials("z9hG4bKcall2", "00000001"));
+  ASSERT_TRUE(loop_.pump([&] { return sentTo(gw_, "INVITE").size() == 1; }));
+  caller(withCredentials("z9hG4bKcall2", "00000001"));  // its retransmission
+  ASSERT_TRUE(loop_.pump([&] { return sentTo(gw_, "INVITE").size() == 2; }));
+  auto sent = sentTo(gw_, "INVITE");
+  EXPECT_EQ(topBranch(sent[0]), topBranch(sent[1]));
+  EXPECT_EQ(layer_->serverCount(), 1u);  // still only the challenged one
+  // The same credentials in another request are a replay: handed to the stateful path,
+  // which challenges.
+  size_t answers = upstream().size();
+  caller(withCredentials("z9hG4bKcall3", "00000001"));
+  ASSERT_TRUE(loop_.pump([&] { return upstream().size() > answers + 1; }));
+  EXPECT_EQ(upstream().back(), 407);
+  EXPECT_EQ(sentTo(gw_, "INVITE").size(), 2u);
+}
+
 }  // namespace

@@ -179,6 +179,60 @@ TEST(Routing, HashKeepsACallIdOnItsGatewayAndMovesItOnlyWhenThatOneIsDown) {
   EXPECT_EQ((*r)->dispatch(t, other)[0], other_home);
 }
 
+TEST(Routing, StatelessRoutesAreMarkedPerPrefix) {
+  auto r = Routing::create({trunk("a", "round-robin", {{"udp:192.0.2.1:5060", 1}})},
+                           {{"+49", "a", true}, {"+4930", "a", false}});
+  ASSERT_TRUE(r) << r.error().reason;
+  EXPECT_TRUE((*r)->hasStatelessRoutes());
+  bool stateless = false;
+  EXPECT_EQ((*r)->route("+4940", &stateless)->name, "a");
+  EXPECT_TRUE(stateless);
+  EXPECT_EQ((*r)->route("+4930", &stateless)->name, "a");
+  EXPECT_FALSE(stateless);  // the longer prefix decides
+  EXPECT_EQ((*r)->route("+33", &stateless), nullptr);
+  EXPECT_FALSE(stateless);
+  auto plain =
+      Routing::create({trunk("a", "round-robin", {{"udp:192.0.2.1:5060", 1}})}, {{"+49", "a"}});
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE((*plain)->hasStatelessRoutes());
+}
+
+TEST(Routing, StatelessGatewayIsAFunctionOfTheCallIdWeightedAndSkipsDeadOnes) {
+  auto r = Routing::create(
+      {trunk("a", "round-robin",
+             {{"udp:192.0.2.1:5060", 3}, {"udp:192.0.2.2:5060", 1}, {"udp:192.0.2.3:5060", 1}})},
+      {{"", "a", true}});
+  ASSERT_TRUE(r) << r.error().reason;
+  Trunk& t = *(*r)->trunks()[0];
+  std::map<size_t, int> picks;
+  std::map<std::string, size_t> first;
+  for (int i = 0; i < 4000; ++i) {
+    std::string id = "call-" + std::to_string(i);
+    size_t g = (*r)->statelessGateway(t, id);
+    first[id] = g;
+    ++picks[g];
+    // Asked again (a retransmission, the CANCEL, the ACK): the same gateway.
+    EXPECT_EQ((*r)->statelessGateway(t, id), g);
+  }
+  // Weights 3:1:1: about 60%, 20%, 20%.
+  EXPECT_NEAR(picks[0] / 4000.0, 0.6, 0.05);
+  EXPECT_NEAR(picks[1] / 4000.0, 0.2, 0.05);
+  EXPECT_NEAR(picks[2] / 4000.0, 0.2, 0.05);
+  // The second gateway goes down: only its calls move.
+  t.gateways[1]->up = false;
+  for (const auto& [id, g] : first) {
+    size_t now = (*r)->statelessGateway(t, id);
+    if (g == 1) {
+      EXPECT_NE(now, 1u);
+    } else {
+      EXPECT_EQ(now, g) << id;
+    }
+  }
+  // All down: all considered, as the stateful dispatcher does.
+  for (auto& gw : t.gateways) gw->up = false;
+  EXPECT_EQ((*r)->statelessGateway(t, "call-7"), first["call-7"]);
+}
+
 TEST(Routing, TrunkFromMatchesTheAccessLists) {
   auto r = Routing::create(
       {trunk("carrier", "round-robin", {{"udp:192.0.2.1:5060", 1}}, {"192.0.2.0/28"}),

@@ -77,15 +77,17 @@ echo "ok: trunk add again replaces gateways and ACL, keeps created_at"
 
 # --- routes
 ok route add --prefix +49 --trunk carrier
-check "$OUT" 'sorted(j) == ["created_at", "prefix", "trunk"] and j["prefix"] == "+49" and j["trunk"] == "carrier"'
-ok route add --prefix 4930 --trunk beta
+check "$OUT" 'sorted(j) == ["created_at", "prefix", "stateless", "trunk"] and j["prefix"] == "+49" and j["trunk"] == "carrier" and j["stateless"] is False'
+ok route add --prefix 4930 --trunk beta --stateless
+check "$OUT" 'j["stateless"] is True'
+ok route add --prefix 4930 --trunk beta --stateless
 ok route add --default --trunk beta
 check "$OUT" 'j["prefix"] == "" and j["trunk"] == "beta"'
 ok route add --prefix '' --trunk carrier  # the default route again, re-pointed
 check "$OUT" 'j["prefix"] == "" and j["trunk"] == "carrier"'
 ok route list
-check "$OUT" '[(r["prefix"], r["trunk"]) for r in j] == [("", "carrier"), ("+49", "carrier"), ("4930", "beta")]'
-echo "ok: route add (prefix, --default, --prefix '') and list by prefix"
+check "$OUT" '[(r["prefix"], r["trunk"], r["stateless"]) for r in j] == [("", "carrier", False), ("+49", "carrier", False), ("4930", "beta", True)]'
+echo "ok: route add (prefix, --default, --prefix '', --stateless) and list by prefix"
 
 bad 1 "nope" route add --prefix +1 --trunk nope
 ok route list

@@ -4,7 +4,8 @@
 # failed over to the next one; a 486 is relayed and never tried elsewhere; OPTIONS probes take
 # a silent gateway out (calls skip it) and bring it back once it answers; a carrier's INVITE
 # is accepted by source address (the trunk's ACL) without a challenge, while the same INVITE
-# from elsewhere is refused.
+# from elsewhere is refused. Calls on a stateless route complete (authenticated, 180/200,
+# ACK, BYE) and a CANCEL on one reaches the gateway, its 487 coming back.
 # Usage: sip_edge_trunk.sh BINARY
 source "$(dirname "$0")/sip/lib.sh" "$1"
 need sipp
@@ -48,6 +49,8 @@ gw_after_dead=$(free_udp_port)
 gw_probed=$(free_udp_port)
 gw_spare=$(free_udp_port)
 bob_port=$(free_udp_port)
+gw_sl=$(free_udp_port)
+gw_slc=$(free_udp_port)
 
 # The heavier gateway is the dispatcher's first choice (weighted), the other the failover.
 admin t trunk add --name fo503 --algorithm weighted --probe-interval 0 \
@@ -64,6 +67,10 @@ admin t route add --prefix +491 --trunk fo503
 admin t route add --prefix +492 --trunk busy
 admin t route add --prefix +493 --trunk dead
 admin t route add --prefix +494 --trunk probed
+admin t trunk add --name sl --probe-interval 0 --gateways "udp:127.0.0.1:$gw_sl*1"
+admin t trunk add --name slc --probe-interval 0 --gateways "udp:127.0.0.1:$gw_slc*1"
+admin t route add --prefix +495 --trunk sl --stateless
+admin t route add --prefix +496 --trunk slc --stateless
 
 # The probed trunk's gateways are up before the server: a silent one and a SIPp that
 # answers OPTIONS (-aa; SIPp counts each OPTIONS as a call, hence -m 100: the caller's
@@ -155,5 +162,29 @@ sipp -nostdin -i 127.0.0.6 -p "$(free_udp_port)" -timeout 10s -timeout_error \
   && fail "a call from outside the ACL got through"
 grep -q "^SIP/2.0 403" "$WORK/outsider.msg" || fail "no 403 for a call from outside the ACL"
 echo "ok: carrier's call accepted by ACL without a challenge; the same from elsewhere refused"
+
+# 6. Stateless routes: an authenticated call completes, and a CANCEL reaches the gateway.
+sipp_bg g_sl -sf "$SIPP_DIR/uas_answer.xml" -p "$gw_sl" -m 1
+pid_sl=$LAST_BG
+sipp_bg g_slc -sf "$SIPP_DIR/uas_ring_cancel.xml" -p "$gw_slc" -m 1
+pid_slc=$LAST_BG
+sleep 0.3
+sipp_run callsl -sf "$SIPP_DIR/uac_call.xml" -m 1 -s alice -au alice -ap alicepw \
+  -key callee +4955555 -key domain example.com "$SRV_UDP" || fail "the call on a stateless route"
+wait "$pid_sl" || fail "the stateless route's gateway did not carry the call"
+grep -q "^INVITE sip:+4955555@127.0.0.1:$gw_sl SIP/2.0" "$WORK/g_sl.msg" \
+  || fail "the gateway's Request-URI on the stateless route"
+grep -qi "^Via: SIP/2.0/UDP $SRV_IP:[0-9]*;branch=z9hG4bKsb" "$WORK/g_sl.msg" \
+  || fail "the gateway's INVITE has no Via of ours"
+sipp_run cancelsl -sf "$SIPP_DIR/uac_cancel.xml" -m 1 -s alice -au alice -ap alicepw \
+  -key callee +4966666 -key domain example.com "$SRV_UDP" \
+  || fail "the CANCEL on a stateless route did not end the call with 487"
+wait "$pid_slc" || fail "the gateway did not see the CANCEL and the ACK of its 487"
+echo "ok: stateless route: call completed, CANCEL propagated"
 stop_server
+# Both INVITEs (after their challenges), the CANCEL and the ACK of the 487 went by the
+# stateless routes; the challenges were answered statefully.
+routed=$(sed -n 's/.* \([0-9]*\) by stateless routes.*/\1/p' "$WORK/t.err" | tail -1)
+[ -n "$routed" ] && [ "$routed" -ge 4 ] || fail "stateless routes counted '$routed' requests, not 4"
+echo "ok: $routed requests went by stateless routes"
 echo "PASS"

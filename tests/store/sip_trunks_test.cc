@@ -93,11 +93,20 @@ TEST_P(SipTrunksTest, ARouteRepointsItsPrefixAndNeedsAnExistingTrunk) {
   other.name = "other";
   ASSERT_TRUE(trunks.upsertTrunk(other));
   ASSERT_TRUE(trunks.addRoute({"+1", "carrier", 1}));
-  ASSERT_TRUE(trunks.addRoute({"+1", "other", 2}));
+  ASSERT_TRUE(trunks.addRoute({"+1", "other", 2, /*stateless=*/true}));
+  ASSERT_TRUE(trunks.addRoute({"+2", "other", 3}));
   auto routes = trunks.listRoutes();
   ASSERT_TRUE(routes);
-  ASSERT_EQ(routes->size(), 1u);
+  ASSERT_EQ(routes->size(), 2u);
   EXPECT_EQ((*routes)[0].trunk, "other");
+  EXPECT_TRUE((*routes)[0].stateless);
+  EXPECT_FALSE((*routes)[1].stateless);
+  // Re-pointing sets the mode too.
+  ASSERT_TRUE(trunks.addRoute({"+1", "carrier", 4}));
+  routes = trunks.listRoutes();
+  ASSERT_TRUE(routes);
+  EXPECT_FALSE((*routes)[0].stateless);
+  EXPECT_TRUE(*trunks.removeRoute("+2"));
   EXPECT_TRUE(*trunks.removeRoute("+1"));
   EXPECT_FALSE(*trunks.removeRoute("+1"));
 }

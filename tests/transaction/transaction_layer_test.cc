@@ -127,7 +127,14 @@ struct RecordingTu : TransactionUser {
   void onServerTransportError(ServerId id, const common::Status&) override {
     server_errors.push_back(id);
   }
+  bool takeStateless(sip::Message& request, const Flow&) override {
+    if (!take_stateless || !take_stateless(request)) return false;
+    taken.emplace_back(request.methodText());
+    return true;
+  }
   std::vector<ServerId> requests;
+  std::vector<std::string> taken;
+  std::function<bool(const sip::Message&)> take_stateless;
   std::vector<std::string> methods;
   std::vector<ServerId> cancels;
   std::vector<std::string> acks;
@@ -412,6 +419,32 @@ TEST_F(LayerTest, CancelWithoutTransactionGets481) {
   EXPECT_TRUE(tu.cancels.empty());
   timers.advance(milliseconds(32'000));
   EXPECT_EQ(layer->size(), 0u);
+}
+
+TEST_F(LayerTest, RequestsTakenStatelesslyGetNoTransactionNo100AndNo481) {
+  tu.take_stateless = [](const sip::Message& m) { return m.methodText() != "OPTIONS"; };
+  deliver(Req().text());
+  deliver(Req().text());  // a retransmission is offered again: nothing absorbs it
+  deliver(Req().m("CANCEL").text());
+  EXPECT_EQ(tu.taken, (std::vector<std::string>{"INVITE", "INVITE", "CANCEL"}));
+  EXPECT_TRUE(sender.sent.empty());  // neither 100 Trying nor 481
+  EXPECT_TRUE(tu.requests.empty());
+  EXPECT_EQ(layer->size(), 0u);
+  EXPECT_EQ(layer->counters().stateless, 3u);
+  // What the TU declines is handled as ever, and a CANCEL of an INVITE that has a
+  // transaction goes to that transaction, not to the TU.
+  deliver(Req().m("OPTIONS").b("z9hG4bKopt").text());
+  EXPECT_EQ(tu.methods, (std::vector<std::string>{"OPTIONS"}));
+  tu.take_stateless = {};
+  deliver(Req().b("z9hG4bKstateful").text());
+  tu.take_stateless = [](const sip::Message&) { return true; };
+  deliver(Req().m("CANCEL").b("z9hG4bKstateful").text());
+  EXPECT_EQ(tu.taken.size(), 3u);
+  EXPECT_EQ(tu.cancels.size(), 1u);
+  // ACKs never come here: an unmatched one is the TU's onAck.
+  deliver(Req().m("ACK").b("z9hG4bKnone").text());
+  EXPECT_EQ(tu.taken.size(), 3u);
+  EXPECT_EQ(tu.acks.size(), 1u);
 }
 
 TEST_F(LayerTest, MergedRequestGets482) {
