@@ -45,8 +45,15 @@ TimerId AsioTimers::schedule(std::chrono::milliseconds delay, std::function<void
   live_.emplace(id, Live{due, std::move(fn)});
   heap_.push_back(Entry{due, id});
   std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
-  if (due < armed_) arm(due);
+  if (const auto at = slot(due); at < armed_) arm(at);
   return id;
+}
+
+AsioTimers::Clock::time_point AsioTimers::slot(Clock::time_point due) {
+  const auto slack = std::chrono::duration_cast<Clock::duration>(kSlack);
+  const auto since = due.time_since_epoch();
+  const auto rem = since % slack;
+  return rem == Clock::duration::zero() ? due : due + (slack - rem);
 }
 
 void AsioTimers::cancel(TimerId id) {
@@ -65,10 +72,10 @@ void AsioTimers::compact() {
   std::make_heap(heap_.begin(), heap_.end(), std::greater<>());
 }
 
-void AsioTimers::arm(Clock::time_point due) {
-  armed_ = due;
+void AsioTimers::arm(Clock::time_point at) {
+  armed_ = at;
   const uint64_t gen = ++generation_;
-  timer_.expires_at(due);  // cancels a pending wait: its completion sees an old generation
+  timer_.expires_at(at);  // cancels a pending wait: its completion sees an old generation
   std::weak_ptr<char> alive = alive_;
   timer_.async_wait([this, alive, gen](const boost::system::error_code& ec) {
     if (alive.expired() || ec || gen != generation_) return;
@@ -95,7 +102,9 @@ void AsioTimers::fire() {
     std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
     heap_.pop_back();
   }
-  if (!heap_.empty() && heap_.front().due < armed_) arm(heap_.front().due);
+  if (!heap_.empty()) {
+    if (const auto at = slot(heap_.front().due); at < armed_) arm(at);
+  }
 }
 
 }  // namespace transaction

@@ -283,10 +283,10 @@ void TransactionLayer::receiveRequest(sip::Message&& msg, const transport::Flow&
     ++counters_.stateless;
     return;
   }
-  std::string merge_key;
-  if (!msg.to()->tag()) {
+  std::string merge_key;  // kept only when merged requests are detected
+  if (options_.detect_merged && !msg.to()->tag()) {
     merge_key = mergeKey(msg);
-    if (options_.detect_merged && merge_keys_.count(merge_key) != 0) {
+    if (merge_keys_.count(merge_key) != 0) {
       // Same request by another path (§8.2.2.2): its own transaction absorbs its
       // retransmissions and carries the 482.
       ServerTx& tx = createServer(std::move(msg), from, std::move(key), {});

@@ -79,15 +79,16 @@ TEST(AsioTimersTest, FireInDeadlineOrderAndLetCallbacksScheduleAndCancel) {
   AsioTimers t(io);
   std::vector<int> order;
   TimerId victim = 0;
-  t.schedule(milliseconds(30), [&] { order.push_back(30); });
+  // Far enough apart that the firing grid (kSlack) and a late loop cannot reorder them.
+  t.schedule(milliseconds(120), [&] { order.push_back(30); });
   t.schedule(milliseconds(10), [&] {
     order.push_back(10);
     t.cancel(victim);                                          // due at the same turn
     t.schedule(milliseconds(0), [&] { order.push_back(0); });  // a later turn, not inside
-    t.schedule(milliseconds(5), [&] { order.push_back(15); });
+    t.schedule(milliseconds(20), [&] { order.push_back(15); });
   });
   victim = t.schedule(milliseconds(10), [&] { order.push_back(-1); });
-  t.schedule(milliseconds(20), [&] { order.push_back(20); });
+  t.schedule(milliseconds(80), [&] { order.push_back(20); });
   io.run();
   EXPECT_EQ(order, (std::vector<int>{10, 0, 15, 20, 30}));
   EXPECT_EQ(t.pending(), 0u);
@@ -109,6 +110,28 @@ TEST(AsioTimersTest, ManyCancelledTimersDoNotDelayOrLeak) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_EQ(fired, 5);
   EXPECT_EQ(t.pending(), 0u);
+}
+
+TEST(AsioTimersTest, TimersOfOneSlotShareAWakeUpAndNoneFiresEarly) {
+  boost::asio::io_context io;
+  AsioTimers t(io);
+  using Clock = std::chrono::steady_clock;
+  int early = 0, fired = 0;
+  // Like a registrar's responses: many near-immediate timers (0-4 ms), each scheduled after
+  // the last. Without the grid each would move the kernel timer.
+  for (int i = 0; i < 200; ++i) {
+    const milliseconds delay(i % 5);
+    const auto due = Clock::now() + delay;
+    t.schedule(delay, [&, due] {
+      ++fired;
+      if (Clock::now() < due) ++early;
+    });
+  }
+  io.run();
+  EXPECT_EQ(fired, 200);
+  EXPECT_EQ(early, 0);
+  // Deadlines within 5 ms span at most two grid slots (three if the loop ran late).
+  EXPECT_LE(t.arms(), 3u);
 }
 
 TEST(AsioTimersTest, DestroyedWithPendingTimersIsSafe) {
