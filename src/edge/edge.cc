@@ -168,6 +168,15 @@ EdgeWorker::~EdgeWorker() {
   }
 }
 
+EdgeStore::Back EdgeWorker::backHere() {
+  std::weak_ptr<char> alive = alive_;
+  return [this, alive](std::function<void()> fn) {
+    post_([alive, fn = std::move(fn)] {
+      if (!alive.expired()) fn();
+    });
+  };
+}
+
 int64_t EdgeWorker::now() const {
   if (clock_) return clock_();
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -227,12 +236,7 @@ void EdgeWorker::authenticate(ServerId id, const sip::Message& request, bool pro
     case V::kNeedsHa1:
       break;
   }
-  std::weak_ptr<char> alive = alive_;
-  auto back = [this, alive](std::function<void()> fn) {
-    post_([alive, fn = std::move(fn)] {
-      if (!alive.expired()) fn();
-    });
-  };
+  EdgeStore::Back back = backHere();
   shared_.store().findHa1(
       realm, first.username, back,
       [this, id, realm, cred_header, chal_header, chal_status,
@@ -370,12 +374,7 @@ bool EdgeWorker::takeStateless(sip::Message& request, const transport::Flow& fro
   auto first = shared_.auth().inspect(request, sip::HeaderId::kProxyAuthorization, realm, now());
   if (first.verdict != DigestAuth::Verdict::kNeedsHa1) return false;
   auto held = std::make_shared<sip::Message>(std::move(request));
-  std::weak_ptr<char> alive = alive_;
-  auto back = [this, alive](std::function<void()> fn) {
-    post_([alive, fn = std::move(fn)] {
-      if (!alive.expired()) fn();
-    });
-  };
+  EdgeStore::Back back = backHere();
   shared_.store().findHa1(
       realm, first.username, back,
       [this, held, from, trunk, popped, realm](common::Result<std::optional<Ha1>> ha1) {
@@ -496,12 +495,7 @@ void EdgeWorker::finishRegister(ServerId id, const std::string& auth_user) {
     shared_.counters().registers_ok.fetch_add(1, std::memory_order_relaxed);
     return answer(id, 200, {}, plan.headers);
   }
-  std::weak_ptr<char> alive = alive_;
-  auto back = [this, alive](std::function<void()> fn) {
-    post_([alive, fn = std::move(fn)] {
-      if (!alive.expired()) fn();
-    });
-  };
+  EdgeStore::Back back = backHere();
   auto shared_plan = std::make_shared<RegisterPlan>(std::move(plan));
   auto saved = [this, id, shared_plan](common::Status st) {
     if (!st) {

@@ -144,6 +144,8 @@ class EdgeWorker final : public transaction::TransactionUser {
   struct ProxyContext;
 
   int64_t now() const;
+  // Runs a store completion on this worker's loop, unless the worker is gone by then.
+  EdgeStore::Back backHere();
   // A response generated here; reject() also counts it as a refusal.
   void answer(transaction::ServerId id, int status, std::string_view reason = {},
               const std::vector<std::pair<std::string, std::string>>& headers = {});
