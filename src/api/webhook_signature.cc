@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "common/strings.h"
+
 namespace api {
 namespace {
 
@@ -100,7 +102,6 @@ bool signatureMatches(std::string_view auth_token, std::string_view signature, s
 std::string withBodySha256(std::string_view url, std::string_view body) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out(url);
   const size_t hash = out.find('#');
   std::string fragment;
@@ -114,10 +115,7 @@ std::string withBodySha256(std::string_view url, std::string_view body) {
     out += '&';
   }
   out += "bodySHA256=";
-  for (unsigned char c : digest) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
+  common::appendHex(out, digest, sizeof digest);
   return out + fragment;
 }
 

@@ -347,8 +347,8 @@ void SipEdge::stop() {
   if (!m.running) return;
   m.running = false;
   if (m.workers) m.workers->stop();
+  // Until there is a /metrics endpoint, the counters are reported once, when they are final.
   if (m.shared) {
-    // Until there is a /metrics endpoint, the counters are reported once, when they are final.
     const edge::EdgeCounters& c = m.shared->counters();
     auto n = [](const std::atomic<uint64_t>& v) { return std::to_string(v.load()); };
     SB_LOG(kInfo, "sip edge: " + n(c.registers) + " registers (" + n(c.registers_ok) + " ok), " +
@@ -359,7 +359,6 @@ void SipEdge::stop() {
                       " from trunks, " + n(c.rejected) + " refused");
   }
   if (m.flood && m.transport) {
-    // Until there is a /metrics endpoint, the counters are reported once, when they are final.
     const auto f = m.flood->stats();
     SB_LOG(kInfo, "flood guard: " + std::to_string(f.blocks) + " blocks, " +
                       std::to_string(f.dropped) + " dropped, " + std::to_string(f.admitted) +

@@ -1,6 +1,7 @@
 // ASCII helpers for protocol text: case-insensitive comparison (SIP header names, tokens and
 // URI parameters compare case-insensitively), trimming of SIP linear white space, and a
-// bounded decimal parser. All work on std::string_view and never allocate.
+// bounded decimal parser, and lower-case hex of bytes (digests, MACs). The string_view ones
+// never allocate.
 //
 //   if (common::iequals(name, "Call-ID")) ...
 //   auto n = common::parseUint(digits, 0xFFFFFFFFu);  // nullopt on overflow or junk
@@ -74,6 +75,15 @@ inline std::optional<uint64_t> parseUint(std::string_view s, uint64_t max) {
     v = v * 10 + d;
   }
   return v;
+}
+
+// Appends the `n` bytes at `p` as lower-case hex, two digits per byte.
+inline void appendHex(std::string& out, const unsigned char* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kHex[p[i] >> 4]);
+    out.push_back(kHex[p[i] & 15]);
+  }
 }
 
 }  // namespace common

@@ -6,22 +6,16 @@
 
 #include <algorithm>
 
+#include "common/hash.h"
 #include "common/strings.h"
+#include "edge/proxy_rules.h"
 
 namespace edge {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
 constexpr size_t kStampHex = 16;  // 8 bytes of issue time
 constexpr size_t kSaltHex = 16;   // 8 bytes making each nonce unique
 constexpr size_t kMacHex = 32;    // 16 bytes of HMAC-SHA256
-
-void appendHex(std::string& out, const unsigned char* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-}
 
 std::optional<uint64_t> parseHex64(std::string_view s) {
   if (s.size() != kStampHex) return std::nullopt;
@@ -48,25 +42,16 @@ DigestAuth::Outcome outcome(DigestAuth::Verdict v, std::string_view user, std::s
   return DigestAuth::Outcome{v, std::string(user), std::move(reason)};
 }
 
-// The identity of one request as its retransmissions repeat it (§17.2.3): top Via branch
-// and sent-by, CSeq number and method. 0 when there is no branch to go by.
+// The identity of one request as its retransmissions repeat it (§17.2.3): the top Via's
+// hash a stateless proxy builds its branch from, CSeq number and method. 0 when there is
+// no branch to go by.
 uint64_t requestKey(const sip::Message& request) {
   const auto& vias = request.vias();
-  if (!vias || vias->empty()) return 0;
-  const sip::Via& top = vias->front();
-  auto branch = top.branch();
   const auto& cseq = request.cseq();
-  if (!branch || branch->empty() || !cseq) return 0;
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](std::string_view s) {
-    for (char c : s) h = (h ^ uint8_t(c)) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-  };
-  mix(*branch);
-  mix(top.host);
-  mix(std::to_string(top.port));
-  mix(std::to_string(cseq->number));
-  mix(request.methodText());
+  if (!vias || vias->empty() || !cseq || vias->front().branch().value_or("").empty()) return 0;
+  uint64_t h = statelessUnique(request);
+  h = common::fnv1aField(h, std::to_string(cseq->number));
+  h = common::fnv1aField(h, request.methodText());
   return h == 0 ? 1 : h;
 }
 
@@ -107,7 +92,7 @@ std::string DigestAuth::mac(std::string_view stamp_and_salt, std::string_view re
     return {};
   }
   std::string hex;
-  appendHex(hex, out, kMacHex / 2);
+  common::appendHex(hex, out, kMacHex / 2);
   return hex;
 }
 
@@ -123,7 +108,7 @@ std::string DigestAuth::issueNonce(std::string_view realm, int64_t now) const {
   }
   std::string nonce;
   nonce.reserve(kStampHex + kSaltHex + kMacHex);
-  appendHex(nonce, bytes, 16);
+  common::appendHex(nonce, bytes, 16);
   nonce += mac(nonce, realm);
   return nonce;
 }
@@ -219,8 +204,7 @@ bool DigestAuth::recordCount(std::string_view nonce, uint32_t nc, int64_t issued
   if (it != shard.seen.end()) {
     Seen& seen = it->second;
     if (retransmissions_pass && nc == seen.max_nc && request_key != 0 &&
-        request_key == seen.request_key &&
-        now - seen.used_at <= kRetransmitWindow)
+        request_key == seen.request_key && now - seen.used_at <= kRetransmitWindow)
       return true;
     if (nc <= seen.max_nc) return false;
     seen = Seen{nc, seen.issued, request_key, now};

@@ -66,12 +66,19 @@ int ourLeadingRoutes(const sip::NameAddrList& routes, const Self& self) {
   return n;
 }
 
-// The Request-URI a gateway gets for a dialled number.
-std::string gatewayRequestUri(const Gateway& gw, const std::string& dialled) {
-  std::string ruri = "sip:" + dialled + "@" + gw.address.toString();
+// A URI naming gateway `gw`, with `user` (a dialled number) when not empty.
+std::string gatewayUri(const Gateway& gw, std::string_view user = {}) {
+  std::string ruri = "sip:";
+  if (!user.empty()) ruri.append(user).push_back('@');
+  ruri += gw.address.toString();
   if (gw.protocol != transport::Protocol::kUdp)
     ruri += ";transport=" + std::string(transport::configName(gw.protocol));
   return ruri;
+}
+
+// Requests that may start a dialog, whose route set a proxy joins by Record-Route.
+bool startsDialog(sip::Method m) {
+  return m == sip::Method::kInvite || m == sip::Method::kSubscribe;
 }
 
 bool failsOver(int status) {
@@ -267,15 +274,19 @@ void EdgeWorker::authenticate(ServerId id, const sip::Message& request, bool pro
       });
 }
 
+bool EdgeWorker::onRegistrarOnlyListener(const transport::Flow& from) const {
+  for (const auto& [p, a] : shared_.options().registrar_only) {
+    if (p == from.protocol && a.port == from.local.port &&
+        (a.ip == from.local.ip || a.ip.is_unspecified()))
+      return true;
+  }
+  return false;
+}
+
 void EdgeWorker::onRequest(ServerId id, const sip::Message& request, const transport::Flow& from) {
   const EdgeOptions& opt = shared_.options();
-  if (request.method() != sip::Method::kRegister) {
-    for (const auto& [p, a] : opt.registrar_only) {
-      if (p == from.protocol && a.port == from.local.port &&
-          (a.ip == from.local.ip || a.ip.is_unspecified()))
-        return reject(id, 501, "Not Implemented Here", {{"Allow", "REGISTER"}});
-    }
-  }
+  if (request.method() != sip::Method::kRegister && onRegistrarOnlyListener(from))
+    return reject(id, 501, "Not Implemented Here", {{"Allow", "REGISTER"}});
   if (auto bad = validateForProxy(request, opt.self, kProxySupported))
     return reject(id, bad->status, bad->reason, bad->headers);
 
@@ -417,11 +428,7 @@ Trunk* EdgeWorker::statelessTrunk(const sip::Message& request, const transport::
   if (trunk == nullptr || !stateless) return nullptr;
   if (routing->trunkFrom(from.remote.ip) != nullptr) return nullptr;
   if (ours && !shared_.location().lookup(canonicalAor(ruri), now()).empty()) return nullptr;
-  for (const auto& [p, a] : opt.registrar_only) {
-    if (p == from.protocol && a.port == from.local.port &&
-        (a.ip == from.local.ip || a.ip.is_unspecified()))
-      return nullptr;
-  }
+  if (onRegistrarOnlyListener(from)) return nullptr;
   if (validateForProxy(request, opt.self, kProxySupported)) return nullptr;
   *route_popped = 0;
   if (request.headerCount(sip::HeaderId::kRoute) > 0) {
@@ -443,10 +450,10 @@ void EdgeWorker::forwardStateless(const sip::Message& request, const transport::
   const transport::Flow target = flowTo(gw.protocol, gw.address);
   const std::string branch =
       makeBranch(loopHash(request, method == sip::Method::kAck), statelessUnique(request));
-  const bool record_route = method == sip::Method::kInvite || method == sip::Method::kSubscribe;
-  auto msg = branchRequest(request, from, target,
-                           gatewayRequestUri(gw, dialledNumber(request.requestUri())), {},
-                           route_popped, record_route, &branch);
+  const bool record_route = startsDialog(method);
+  auto msg =
+      branchRequest(request, from, target, gatewayUri(gw, dialledNumber(request.requestUri())), {},
+                    route_popped, record_route, &branch);
   if (!msg) return;
   EdgeCounters& counters = shared_.counters();
   counters.forwarded_stateless.fetch_add(1, std::memory_order_relaxed);
@@ -552,9 +559,7 @@ size_t EdgeWorker::probeGateways(std::chrono::steady_clock::time_point now) {
       if (gw->probe_seq.load(std::memory_order_relaxed) != 0) continue;  // one in flight
       gw->next_probe.store(now_ms + interval_ms, std::memory_order_relaxed);
       transport::Flow flow = flowTo(gw->protocol, gw->address);
-      std::string uri = "sip:" + gw->address.toString();
-      if (gw->protocol != transport::Protocol::kUdp)
-        uri += ";transport=" + std::string(transport::configName(gw->protocol));
+      const std::string uri = gatewayUri(*gw);
       const uint64_t seq = ++branch_counter_;
       gw->probe_seq.store(seq, std::memory_order_relaxed);
       // The first verdict wins: an answer, the transaction's own failure, or the deadline.
@@ -720,8 +725,7 @@ void EdgeWorker::forkToBindings(ServerId id, const std::string& aor, int route_p
   ctx->invite = req->method() == sip::Method::kInvite;
   ctx->pop_route = route_popped;
   const auto& to = req->to();
-  ctx->record_route = !(to && to->tag()) && (req->method() == sip::Method::kInvite ||
-                                             req->method() == sip::Method::kSubscribe);
+  ctx->record_route = !(to && to->tag()) && startsDialog(req->method());
   // lookup() orders by q; equal q values form one group tried in parallel (§16.6), the
   // groups one after the other.
   for (size_t i = 0; i < bindings.size(); ++i) {
@@ -749,8 +753,7 @@ void EdgeWorker::dispatchToTrunk(ServerId id, Trunk& trunk, const std::string& d
   ctx->server = id;
   ctx->invite = req->method() == sip::Method::kInvite;
   ctx->pop_route = route_popped;
-  ctx->record_route =
-      req->method() == sip::Method::kInvite || req->method() == sip::Method::kSubscribe;
+  ctx->record_route = startsDialog(req->method());
   ctx->trunk = &trunk;
   // Serial: one gateway per group, in the dispatcher's order.
   for (size_t gi : order) {
@@ -758,7 +761,7 @@ void EdgeWorker::dispatchToTrunk(ServerId id, Trunk& trunk, const std::string& d
     Branch b;
     b.gateway = &gw;
     b.target = flowTo(gw.protocol, gw.address);
-    b.ruri = gatewayRequestUri(gw, dialled);
+    b.ruri = gatewayUri(gw, dialled);
     ctx->branches.push_back(std::move(b));
     ctx->group_ends.push_back(ctx->branches.size());
   }
@@ -1002,11 +1005,9 @@ void EdgeWorker::onCancel(ServerId invite) {
 
 void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
   // The ACK of a non-2xx response to a request sent by a stateless route follows it.
-  if (shared_.routing() != nullptr && shared_.routing()->hasStatelessRoutes()) {
-    int popped = 0;
-    if (Trunk* trunk = statelessTrunk(ack, from, &popped))
-      return forwardStateless(ack, from, *trunk, popped);
-  }
+  int popped = 0;
+  if (Trunk* trunk = statelessTrunk(ack, from, &popped))
+    return forwardStateless(ack, from, *trunk, popped);
   // The end-to-end ACK of a 2xx: forwarded statelessly along its route (§16.11 in effect).
   const Self& self = shared_.options().self;
   int pop = 0;
@@ -1030,18 +1031,12 @@ void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
       target = flowForUri(ruri, from);
     }
   }
-  if (!target) return;
-  auto msg = sip::Message::parse(ack.raw());
-  if (!msg || !ack.vias()) return;
-  sip::MessageEdits& e = msg->edits();
-  if (auto stamped = stampedVia(ack.vias()->front(), from.remote)) e.replaceTopVia(*stamped);
+  if (!target || !ack.vias()) return;
   // Stateless: the branch is a function of the request, so a retransmitted ACK gets the
   // same one (§16.11).
-  transport::Flow out = *target;
-  out.local = routableLocal(target->local, target->remote);
-  e.pushVia(ourVia(out, makeBranch(loopHash(ack), 0)));
-  for (int i = 0; i < pop; ++i) e.popRoute();
-  e.decrementMaxForwards();
+  const std::string branch = makeBranch(loopHash(ack), 0);
+  auto msg = branchRequest(ack, from, *target, std::nullopt, {}, pop, false, &branch);
+  if (!msg) return;
   shared_.counters().forwarded_stateless.fetch_add(1, std::memory_order_relaxed);
   sender_.send(*target, msg->serialize(), {});
 }

@@ -157,6 +157,8 @@ class EdgeWorker final : public transaction::TransactionUser {
   void authenticate(transaction::ServerId id, const sip::Message& request, bool proxy_auth,
                     std::string realm, std::function<void(const std::string& user)> then);
 
+  // Whether `from` arrived on a listener configured as registrar-only.
+  bool onRegistrarOnlyListener(const transport::Flow& from) const;
   void handleRegister(transaction::ServerId id, const sip::Message& request,
                       const transport::Flow& from);
   void finishRegister(transaction::ServerId id, const std::string& auth_user);

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/hash.h"
 #include "common/log.h"
 
 namespace edge {
@@ -26,8 +27,7 @@ Key keyOf(const boost::asio::ip::address& a) {
 struct KeyHash {
   size_t operator()(const Key& k) const noexcept {
     // FNV-1a: cheap, and good enough to spread addresses over shards and buckets.
-    uint64_t h = 1469598103934665603ull;
-    for (uint8_t b : k) h = (h ^ b) * 1099511628211ull;
+    const uint64_t h = common::fnv1a(k.data(), k.size());
     return static_cast<size_t>(h ^ (h >> 29));
   }
 };

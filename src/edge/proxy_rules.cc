@@ -5,15 +5,11 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "common/address_set.h"
+#include "common/hash.h"
 #include "common/strings.h"
 
 namespace edge {
 namespace {
-
-uint64_t fnv1a(uint64_t h, std::string_view s) {
-  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  return (h ^ 0xff) * 1099511628211ULL;  // a separator, so ("ab","c") != ("a","bc")
-}
 
 std::string hex64(uint64_t v, size_t digits) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -98,27 +94,27 @@ std::optional<Reject> validateForProxy(const sip::Message& request, const Self& 
 }
 
 std::string loopHash(const sip::Message& request, bool ignore_to_tag) {
-  uint64_t h = 1469598103934665603ULL;
-  h = fnv1a(h, request.requestUriText());
-  h = fnv1a(h, request.callId() ? *request.callId() : std::string_view());
+  uint64_t h = common::kFnvOffset;
+  h = common::fnv1aField(h, request.requestUriText());
+  h = common::fnv1aField(h, request.callId() ? *request.callId() : std::string_view());
   const auto& from = request.from();
   const auto& to = request.to();
-  h = fnv1a(h, from ? from->tag().value_or("") : "");
-  h = fnv1a(h, to && !ignore_to_tag ? to->tag().value_or("") : "");
-  h = fnv1a(h, request.cseq() ? std::to_string(request.cseq()->number) : "");
+  h = common::fnv1aField(h, from ? from->tag().value_or("") : "");
+  h = common::fnv1aField(h, to && !ignore_to_tag ? to->tag().value_or("") : "");
+  h = common::fnv1aField(h, request.cseq() ? std::to_string(request.cseq()->number) : "");
   const auto* route = request.findHeader(sip::HeaderId::kRoute);
-  h = fnv1a(h, route ? route->value : std::string_view());
+  h = common::fnv1aField(h, route ? route->value : std::string_view());
   return hex64(h, 16);
 }
 
 uint64_t statelessUnique(const sip::Message& request) {
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = common::kFnvOffset;
   const auto& vias = request.vias();
   if (!vias || vias->empty()) return h;
   const sip::Via& top = vias->front();
-  h = fnv1a(h, top.branch().value_or(""));
-  h = fnv1a(h, top.host);
-  h = fnv1a(h, std::to_string(top.port));
+  h = common::fnv1aField(h, top.branch().value_or(""));
+  h = common::fnv1aField(h, top.host);
+  h = common::fnv1aField(h, std::to_string(top.port));
   return h;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/hash.h"
 #include "common/log.h"
 
 namespace edge {
@@ -16,12 +17,6 @@ bool isNumber(std::string_view s) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty()) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (char c : s) h = (h ^ uint8_t(c)) * 1099511628211ull;
-  return h;
 }
 
 }  // namespace
@@ -106,7 +101,7 @@ size_t Routing::statelessGateway(const Trunk& trunk, std::string_view call_id) c
   const size_t n = trunk.gateways.size();
   bool any_up = false;
   for (const auto& gw : trunk.gateways) any_up = any_up || gw->up.load(std::memory_order_relaxed);
-  const uint64_t base = fnv1a(call_id);
+  const uint64_t base = common::fnv1a(call_id);
   size_t best = 0;
   double best_score = -1;
   for (size_t i = 0; i < n; ++i) {
@@ -155,7 +150,7 @@ std::vector<size_t> Routing::dispatch(Trunk& trunk, std::string_view call_id) {
       // Over every gateway, so a Call-ID keeps its gateway while that one is up; when it is
       // down the next live one after it takes the call.
       {
-        size_t want = size_t(fnv1a(call_id) % n);
+        size_t want = size_t(common::fnv1a(call_id) % n);
         auto it = std::lower_bound(live.begin(), live.end(), want);
         first = it == live.end() ? 0 : size_t(it - live.begin());
       }

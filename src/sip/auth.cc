@@ -60,12 +60,9 @@ class Hasher {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), out, &len) != 1) return {};
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string text(size_t(len) * 2, '0');
-    for (unsigned i = 0; i < len; ++i) {
-      text[2 * i] = kHex[out[i] >> 4];
-      text[2 * i + 1] = kHex[out[i] & 15];
-    }
+    std::string text;
+    text.reserve(size_t(len) * 2);
+    common::appendHex(text, out, len);
     return text;
   }
 

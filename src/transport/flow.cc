@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "common/hash.h"
 #include "common/strings.h"
 
 namespace transport {
@@ -82,10 +83,8 @@ std::string Flow::toString() const {
 
 size_t std::hash<transport::Address>::operator()(const transport::Address& a) const noexcept {
   // FNV-1a over the address bytes and the port.
-  uint64_t h = 1469598103934665603ULL;
-  auto mix = [&h](const unsigned char* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-  };
+  uint64_t h = common::kFnvOffset;
+  auto mix = [&h](const unsigned char* p, size_t n) { h = common::fnv1a(p, n, h); };
   if (a.ip.is_v4()) {
     auto b = a.ip.to_v4().to_bytes();
     mix(b.data(), b.size());

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "common/hash.h"
+
 namespace transport {
 namespace {
 
@@ -27,9 +29,7 @@ Workers::~Workers() {
 }
 
 size_t Workers::shardOf(std::string_view key) const {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : key) h = (h ^ c) * 1099511628211ULL;
-  return size_t(h % loops_.size());
+  return size_t(common::fnv1a(key) % loops_.size());
 }
 
 void Workers::start() {
