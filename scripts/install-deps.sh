@@ -22,6 +22,8 @@ PACKAGES=(
   sip-tester                   # SIPp, the SIP peer of the integration tests
   iproute2 procps              # ss, ps: free ports and process checks in test scripts
   python3                      # bench/report.py
+  nodejs npm                   # the official twilio library drives the REST API tests
+  curl openssl                 # HTTPS and keep-alive checks of the API (certificates made there)
 )
 
 # `install-deps.sh --bench` adds what only the side-by-side benchmarks need (make test
@@ -29,6 +31,7 @@ PACKAGES=(
 BENCH_PACKAGES=(
   kamailio kamailio-sqlite-modules   # the reference SIP server of bench/edge
   sqlite3                            # its credentials table
+  wrk                                # the HTTP load generator of bench/api
 )
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=("${BENCH_PACKAGES[@]}")

@@ -4,6 +4,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "api/provisioning.h"
+#include "api/secrets.h"
+#include "api/twilio_format.h"
 #include "app/options.h"
 #include "common/config.h"
 #include "common/strings.h"
@@ -14,6 +17,12 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: switchboard admin [--config FILE] [--set KEY=VALUE ...] VERB\n"
+    "  account create --name NAME [--parent SID]   prints sid and auth_token (shown once)\n"
+    "  account show --account SID\n"
+    "  number add --account SID --number E164 [--voice-url URL] [--sms-url URL]\n"
+    "  number list --account SID\n"
+    "  user add --account SID --email EMAIL --role owner|admin|developer|billing|read-only\n"
+    "           prints the user and an API key (sid and secret, shown once)\n"
     "  sip-user add --domain DOMAIN --user USER --password PASSWORD [--account SID]\n"
     "  sip-user list --domain DOMAIN\n"
     "  sip-user remove --domain DOMAIN --user USER\n"
@@ -267,14 +276,132 @@ int sipBlock(store::Store& db, const ConfigOptions& o, std::ostream& out, std::o
   return usage(err, "unknown sip-block action '" + action + "'");
 }
 
+nlohmann::json accountJson(const store::Account& a) {
+  return {{"sid", a.sid},
+          {"friendly_name", a.friendly_name},
+          {"status", a.status},
+          {"parent_sid", a.parent_sid ? nlohmann::json(*a.parent_sid) : nlohmann::json(nullptr)},
+          {"balance", api::formatMillicents(a.balance_millicents)},
+          {"currency", a.currency},
+          {"date_created", api::rfc2822Date(a.created_at)}};
+}
+
+nlohmann::json numberJson(const store::PhoneNumber& n) {
+  return {{"sid", n.sid},
+          {"account_sid", n.account_sid},
+          {"phone_number", n.phone_number},
+          {"friendly_name", n.friendly_name},
+          {"voice_url", n.voice_url},
+          {"sms_url", n.sms_url},
+          {"porting_status", n.porting_status},
+          {"hosting", n.hosting},
+          {"date_created", api::rfc2822Date(n.created_at)}};
+}
+
+const std::string* value(const ConfigOptions& o, const char* name) {
+  auto it = o.values.find(name);
+  if (it == o.values.end() || it->second.empty()) return nullptr;
+  return &it->second;
+}
+
+int account(store::Store& db, api::Provisioning& prov, const ConfigOptions& o, std::ostream& out,
+            std::ostream& err) {
+  const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
+  if (action == "create") {
+    const std::string* name = value(o, "--name");
+    if (!name) return usage(err, "account create needs --name");
+    std::optional<std::string> parent;
+    if (const std::string* p = value(o, "--parent")) parent = *p;
+    auto made = prov.createAccount(*name, parent, nowUnix());
+    if (!made) return storeError(err, made.error());
+    nlohmann::json j = accountJson(made->account);
+    j["auth_token"] = made->auth_token;
+    out << j.dump() << "\n";
+    return 0;
+  }
+  if (action == "show") {
+    const std::string* sid = value(o, "--account");
+    if (!sid) return usage(err, "account show needs --account");
+    auto found = db.accounts().find(*sid);
+    if (!found) return storeError(err, found.error());
+    if (!*found) {
+      err << "switchboard admin: no account " << *sid << "\n";
+      return 1;
+    }
+    out << accountJson(**found).dump() << "\n";
+    return 0;
+  }
+  return usage(err, "unknown account action '" + action + "'");
+}
+
+int number(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostream& err) {
+  const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
+  const std::string* acc = value(o, "--account");
+  if (action == "add") {
+    const std::string* e164 = value(o, "--number");
+    if (!acc || !e164) return usage(err, "number add needs --account and --number");
+    if (!store::isE164(*e164)) return usage(err, "--number must be E.164 (+ then digits)");
+    store::PhoneNumber n;
+    n.sid = api::newSid("PN");
+    n.account_sid = *acc;
+    n.phone_number = n.friendly_name = *e164;
+    for (auto [flag, field] : {std::pair{"--voice-url", &n.voice_url}, {"--sms-url", &n.sms_url}}) {
+      if (const std::string* url = value(o, flag)) {
+        if (!api::isWebhookUrl(*url))
+          return usage(err, std::string(flag) + " must be an http(s) URL");
+        *field = *url;
+      }
+    }
+    n.created_at = n.updated_at = nowUnix();
+    auto made = db.phoneNumbers().create(n);
+    if (!made) return storeError(err, made.error());
+    if (!*made) {
+      err << "switchboard admin: " << *e164 << " is already provisioned\n";
+      return 1;
+    }
+    out << numberJson(n).dump() << "\n";
+    return 0;
+  }
+  if (action == "list") {
+    if (!acc) return usage(err, "number list needs --account");
+    auto rows = db.phoneNumbers().list(*acc, {}, 0, 1000000);
+    if (!rows) return storeError(err, rows.error());
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& n : *rows) arr.push_back(numberJson(n));
+    out << arr.dump() << "\n";
+    return 0;
+  }
+  return usage(err, "unknown number action '" + action + "'");
+}
+
+int user(api::Provisioning& prov, const ConfigOptions& o, std::ostream& out, std::ostream& err) {
+  const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
+  if (action != "add") return usage(err, "unknown user action '" + action + "'");
+  const std::string* acc = value(o, "--account");
+  const std::string* email = value(o, "--email");
+  const std::string* role = value(o, "--role");
+  if (!acc || !email || !role) return usage(err, "user add needs --account, --email and --role");
+  auto made = prov.createUser(*acc, *email, *role, nowUnix());
+  if (!made) return storeError(err, made.error());
+  const auto& [u, key] = *made;
+  out << nlohmann::json{{"sid", u.sid},
+                        {"account_sid", u.account_sid},
+                        {"email", u.email},
+                        {"role", u.role},
+                        {"api_key", {{"sid", key.key.sid}, {"secret", key.secret}}}}
+             .dump()
+      << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  auto o =
-      parseConfigOptions(args, {"--default", "--stateless"},
-                         {"--domain", "--user", "--password", "--account", "--name", "--number",
-                          "--voice-url", "--sms-url", "--role", "--gateways", "--algorithm",
-                          "--acl", "--probe-interval", "--prefix", "--trunk", "--source"});
+  auto o = parseConfigOptions(
+      args, {"--default", "--stateless"},
+      {"--domain", "--user", "--password", "--account", "--name", "--number", "--voice-url",
+       "--sms-url", "--role", "--gateways", "--algorithm", "--acl", "--probe-interval", "--prefix",
+       "--trunk", "--source", "--parent", "--email"});
   if (!o) return usage(err, o.error().reason);
   if (o->positional.empty()) return usage(err, "no verb");
   auto cfg = common::Config::load(o->config_file, o->overrides);
@@ -283,8 +410,9 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
     return 2;
   }
   const std::string& noun = o->positional[0];
-  if (noun != "sip-user" && noun != "trunk" && noun != "route" && noun != "sip-block")
-    return usage(err, "unknown verb '" + noun + "' (not yet: account, number, user)");
+  if (noun != "sip-user" && noun != "trunk" && noun != "route" && noun != "sip-block" &&
+      noun != "account" && noun != "number" && noun != "user")
+    return usage(err, "unknown verb '" + noun + "'");
   auto db = store::Store::open(cfg->store().url);
   if (!db) {
     err << "switchboard admin: " << db.error().reason << "\n";
@@ -293,5 +421,15 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (noun == "trunk") return trunk(**db, *o, out, err);
   if (noun == "route") return route(**db, *o, out, err);
   if (noun == "sip-block") return sipBlock(**db, *o, out, err);
+  if (noun == "number") return number(**db, *o, out, err);
+  if (noun == "account" || noun == "user") {
+    auto key = api::MasterKey::load(cfg->masterKey(), cfg->dataDir());
+    if (!key) {
+      err << "switchboard admin: " << key.error().reason << "\n";
+      return 1;
+    }
+    api::Provisioning prov(**db, *key);
+    return noun == "account" ? account(**db, prov, *o, out, err) : user(prov, *o, out, err);
+  }
   return sipUser(**db, *o, out, err);
 }

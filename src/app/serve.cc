@@ -7,10 +7,14 @@
 #include <iostream>
 #include <system_error>
 
+#include "api/http_server.h"
+#include "api/rest_api.h"
+#include "api/secrets.h"
 #include "app/options.h"
 #include "app/sip_edge.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "store/store.h"
 
 namespace {
 
@@ -70,20 +74,49 @@ int runServe(const std::vector<std::string>& args) {
     std::cout << "# switchboard configuration (checked)\n" << cfg->dumpYaml() << std::flush;
     return 0;
   }
-  SipEdge edge(*cfg);
-  if (auto st = edge.start(); !st) {
-    std::cerr << "switchboard serve: " << st.error().reason << "\n";
+  auto fail = [](const std::string& why) {
+    std::cerr << "switchboard serve: " << why << "\n";
     return 1;
-  }
+  };
+  auto store = store::Store::open(cfg->store().url);
+  if (!store) return fail(store.error().reason);
+  auto master_key = api::MasterKey::load(cfg->masterKey(), cfg->dataDir());
+  if (!master_key) return fail(master_key.error().reason);
+
+  api::RestApi rest(**store, *master_key, {});
+  const common::HttpConfig& hc = cfg->http();
+  api::HttpServer::Options ho;
+  ho.listeners.push_back({hc.listen, false});
+  if (!hc.tls_certificate.empty()) ho.listeners.push_back({hc.tls_listen, true});
+  ho.threads = hc.threads;
+  ho.max_body_bytes = hc.max_body_bytes;
+  ho.tls_certificate = hc.tls_certificate;
+  ho.tls_key = hc.tls_key;
+  ho.allow_plain_remote = hc.allow_plain_remote;
+  ho.error_reply = &api::RestApi::protocolError;
+  api::HttpServer http(std::move(ho), [&rest](api::HttpRequest& r) { return rest.handle(r); });
+  if (auto st = http.start(); !st) return fail(st.error().reason);
+
+  SipEdge edge(*cfg, **store);
+  if (auto st = edge.start(); !st) return fail(st.error().reason);
   std::cout << "# switchboard resolved configuration\n" << cfg->dumpYaml();
   for (const std::string& l : edge.listening()) std::cout << "# sip listening: " << l << "\n";
-  std::cout << "# active parts: sip edge (registrar, digest auth, proxy); the HTTP API and the "
-               "rest arrive with later issues\n"
+  for (const std::string& l : http.listening()) std::cout << "# http listening: " << l << "\n";
+  std::cout << "# active parts: sip edge (registrar, digest auth, proxy), REST API (accounts, "
+               "numbers, keys, users, audit)\n"
             << std::flush;
 
   SB_LOG(kInfo, "serve: running with data_dir " + cfg->dataDir() + "; SIGTERM or SIGINT stops it");
   int sig = waitForStop(stop);
   SB_LOG(kInfo, std::string("serve: stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+  http.stop();
   edge.stop();
+  auto hs = http.stats();
+  auto rs = rest.stats();
+  SB_LOG(kInfo, "http: " + std::to_string(hs.connections) + " connections, " +
+                    std::to_string(hs.requests) + " requests, " + std::to_string(hs.bad_requests) +
+                    " refused unparsed, " + std::to_string(rs.auth_failures) +
+                    " authentication failures, " + std::to_string(rs.client_errors) + " 4xx, " +
+                    std::to_string(rs.server_errors) + " 5xx");
   return 0;
 }

@@ -119,7 +119,7 @@ struct SipEdge::Impl {
   };
 
   const common::Config& cfg;
-  std::unique_ptr<store::Store> db;
+  store::Store* db = nullptr;
   std::unique_ptr<common::ThreadPool> pool;
   std::unique_ptr<edge::EdgeStore> edge_store;
   std::unique_ptr<edge::EdgeShared> shared;
@@ -197,7 +197,10 @@ struct SipEdge::Impl {
   }
 };
 
-SipEdge::SipEdge(const common::Config& config) : impl_(std::make_unique<Impl>(config)) {}
+SipEdge::SipEdge(const common::Config& config, store::Store& store)
+    : impl_(std::make_unique<Impl>(config)) {
+  impl_->db = &store;
+}
 
 SipEdge::~SipEdge() {
   stop();
@@ -206,9 +209,6 @@ SipEdge::~SipEdge() {
 common::Status SipEdge::start() {
   Impl& m = *impl_;
   const common::SipConfig& sip = m.cfg.sip();
-  auto db = store::Store::open(m.cfg.store().url);
-  if (!db) return db.error();
-  m.db = std::move(*db);
   m.pool = std::make_unique<common::ThreadPool>(4, 100000);
   m.edge_store = std::make_unique<edge::EdgeStore>(*m.db, *m.pool);
 

@@ -1,4 +1,4 @@
-// The SIP edge as `serve` runs it: the store, the worker threads with their transports,
+// The SIP edge as `serve` runs it: the worker threads with their transports,
 // transaction layers and edge workers, wired from the configuration. The only place that
 // knows all of these parts (DESIGN.md: app wires, the parts talk through their headers).
 #pragma once
@@ -9,15 +9,17 @@
 
 #include "common/config.h"
 #include "common/result.h"
+#include "store/store.h"
 
 class SipEdge {
  public:
-  explicit SipEdge(const common::Config& config);
+  // `store` outlives the edge (serve opens it once for every part).
+  SipEdge(const common::Config& config, store::Store& store);
   ~SipEdge();
   SipEdge(const SipEdge&) = delete;
   SipEdge& operator=(const SipEdge&) = delete;
 
-  // Opens the store, loads the bindings, binds every listener and starts the workers.
+  // Loads the bindings, binds every listener and starts the workers.
   common::Status start();
   // "udp:127.0.0.1:5060", one per bound listener (ports resolved when 0 was asked).
   std::vector<std::string> listening() const;

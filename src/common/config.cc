@@ -70,7 +70,23 @@ const std::vector<Config::KeyInfo>& Config::keys() {
        "on: bindings are committed to the store before the 200 and survive a restart; off: "
        "memory only (Kamailio's usrloc db_mode 0), lost on restart",
        0, 0, "on|off"},
-      {"http.listen", Kind::kString, "127.0.0.1:8080", "REST API, dashboard and /metrics"},
+      {"http.listen", Kind::kString, "127.0.0.1:8080",
+       "REST API, dashboard and /metrics over plain HTTP; a non-loopback address needs "
+       "http.allow_plain_remote"},
+      {"http.tls.listen", Kind::kString, "0.0.0.0:8443",
+       "HTTPS (TLS 1.2 and 1.3 only), served when http.tls.certificate is set"},
+      {"http.tls.certificate", Kind::kString, "", "PEM certificate chain for HTTPS"},
+      {"http.tls.key", Kind::kString, "", "PEM private key for HTTPS"},
+      {"http.allow_plain_remote", Kind::kString, "off",
+       "on: plain HTTP may listen beyond loopback (behind a TLS-terminating proxy only)", 0, 0,
+       "on|off"},
+      {"http.threads", Kind::kInt, "2",
+       "threads serving HTTP requests (they may wait on the store)", 1, 256},
+      {"http.max_body_bytes", Kind::kInt, "1048576", "larger request bodies get 413", 1024,
+       67108864},
+      {"api.master_key", Kind::kString, "",
+       "64 hex digits sealing auth tokens at rest; not set = $SWITCHBOARD_MASTER_KEY, else "
+       "<data_dir>/master.key (made on first start)"},
       {"store.url", Kind::kString, "",
        "sqlite:PATH or postgresql://...; not set = sqlite:<data_dir>/switchboard.db"},
       {"log.level", Kind::kString, "info", "least severe level written", 0, 0,
@@ -493,6 +509,18 @@ Status Config::resolve() {
   auto http = HostPort::parse(one("http.listen"));
   if (!http) return keyError("http.listen", http.error().reason);
   http_.listen = std::move(*http);
+  auto https = HostPort::parse(one("http.tls.listen"));
+  if (!https) return keyError("http.tls.listen", https.error().reason);
+  http_.tls_listen = std::move(*https);
+  http_.tls_certificate = one("http.tls.certificate");
+  http_.tls_key = one("http.tls.key");
+  if (http_.tls_certificate.empty() != http_.tls_key.empty())
+    return keyError(http_.tls_key.empty() ? "http.tls.key" : "http.tls.certificate",
+                    "http.tls.certificate and http.tls.key go together");
+  http_.allow_plain_remote = one("http.allow_plain_remote") == "on";
+  http_.threads = unsigned(*parseInt(one("http.threads")));
+  http_.max_body_bytes = size_t(*parseInt(one("http.max_body_bytes")));
+  master_key_ = one("api.master_key");
 
   std::string& url = values_.find("store.url")->second.front();
   if (url.empty()) url = "sqlite:" + (std::filesystem::path(data_dir_) / "switchboard.db").string();

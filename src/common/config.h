@@ -75,6 +75,12 @@ struct SipConfig {
 
 struct HttpConfig {
   HostPort listen;
+  HostPort tls_listen;          // served only when a certificate is configured
+  std::string tls_certificate;  // both or neither
+  std::string tls_key;
+  bool allow_plain_remote = false;
+  unsigned threads = 2;
+  size_t max_body_bytes = 1048576;
 };
 
 struct StoreConfig {
@@ -121,6 +127,8 @@ class Config {
   const SipConfig& sip() const { return sip_; }
   const HttpConfig& http() const { return http_; }
   const StoreConfig& store() const { return store_; }
+  // api.master_key: "" when not configured (then the environment or data_dir supplies it).
+  const std::string& masterKey() const { return master_key_; }
   const LogConfig& log() const { return log_; }
 
   // The resolved configuration as YAML, every key in table order. Loading it back gives
@@ -139,6 +147,7 @@ class Config {
   SipConfig sip_;
   HttpConfig http_;
   StoreConfig store_;
+  std::string master_key_;
   LogConfig log_;
 };
 

@@ -1,5 +1,6 @@
 #include "store/migrations.h"
 
+#include <initializer_list>
 #include <string>
 
 namespace store {
@@ -31,9 +32,116 @@ common::Result<int> versionIn(Tx& tx) {
   return *row ? int((*row)->integer(0)) : 0;
 }
 
+// Migration 7: the same tables on both backends; only the audit log's id column and its
+// append-only triggers are written per dialect.
+constexpr std::string_view kV7Tables =
+    "CREATE TABLE accounts ("
+    " sid TEXT PRIMARY KEY,"
+    " parent_sid TEXT REFERENCES accounts (sid),"
+    " friendly_name TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'closed')),"
+    " auth_token_sealed TEXT NOT NULL,"
+    " balance_millicents BIGINT NOT NULL,"
+    " currency TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE INDEX accounts_parent_sid ON accounts (parent_sid, created_at, sid);"
+    "CREATE TABLE users ("
+    " sid TEXT PRIMARY KEY,"
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " email TEXT NOT NULL,"
+    " role TEXT NOT NULL"
+    "  CHECK (role IN ('owner', 'admin', 'developer', 'billing', 'read-only')),"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " UNIQUE (sid, account_sid));"  // the parent key of api_keys (user_sid, account_sid)
+    "CREATE UNIQUE INDEX users_account_sid_email ON users (account_sid, email);"
+    "CREATE TABLE api_keys ("
+    " sid TEXT PRIMARY KEY,"
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " friendly_name TEXT NOT NULL,"
+    " secret_hash TEXT NOT NULL,"
+    " role TEXT NOT NULL"
+    "  CHECK (role IN ('owner', 'admin', 'developer', 'billing', 'read-only')),"
+    " user_sid TEXT,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " FOREIGN KEY (user_sid, account_sid) REFERENCES users (sid, account_sid));"
+    "CREATE INDEX api_keys_account_sid ON api_keys (account_sid, created_at, sid);"
+    "CREATE TABLE phone_numbers ("
+    " sid TEXT PRIMARY KEY,"
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " phone_number TEXT NOT NULL,"
+    " friendly_name TEXT NOT NULL,"
+    " voice_url TEXT NOT NULL,"
+    " voice_method TEXT NOT NULL,"
+    " voice_fallback_url TEXT NOT NULL,"
+    " voice_fallback_method TEXT NOT NULL,"
+    " sms_url TEXT NOT NULL,"
+    " sms_method TEXT NOT NULL,"
+    " sms_fallback_url TEXT NOT NULL,"
+    " sms_fallback_method TEXT NOT NULL,"
+    " status_callback TEXT NOT NULL,"
+    " status_callback_method TEXT NOT NULL,"
+    " voice_capable INTEGER NOT NULL CHECK (voice_capable IN (0, 1)),"
+    " sms_capable INTEGER NOT NULL CHECK (sms_capable IN (0, 1)),"
+    " mms_capable INTEGER NOT NULL CHECK (mms_capable IN (0, 1)),"
+    " fax_capable INTEGER NOT NULL CHECK (fax_capable IN (0, 1)),"
+    " porting_status TEXT NOT NULL"
+    "  CHECK (porting_status IN ('none', 'loa-received', 'in-progress', 'completed')),"
+    " hosting TEXT NOT NULL CHECK (hosting IN ('full', 'sms-only')),"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX phone_numbers_phone_number ON phone_numbers (phone_number);"
+    "CREATE INDEX phone_numbers_account_sid ON phone_numbers (account_sid, created_at, sid);";
+
+constexpr std::string_view kV7AuditColumns =
+    " at_ms BIGINT NOT NULL,"
+    " account_sid TEXT NOT NULL,"
+    " principal TEXT NOT NULL,"
+    " user_sid TEXT,"
+    " method TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " source TEXT NOT NULL);"
+    "CREATE INDEX audit_log_account_sid ON audit_log (account_sid, id);";
+
+// AUTOINCREMENT: an id is never handed out twice, even were the newest row removed (the
+// triggers refuse that; the ids do not depend on them).
+constexpr std::string_view kV7AuditSqlite =
+    "CREATE TABLE audit_log ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,";
+constexpr std::string_view kV7AuditTriggersSqlite =
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;";
+
+constexpr std::string_view kV7AuditPostgres =
+    "CREATE TABLE audit_log ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,";
+// Statement-level, so even an UPDATE or DELETE that matches no row fails, and TRUNCATE too.
+constexpr std::string_view kV7AuditTriggersPostgres =
+    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;"
+    "CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log"
+    " FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();"
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
+    " FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();";
+
+std::string concat(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view p : parts) out.append(p);
+  return out;
+}
+
 }  // namespace
 
 const std::vector<Migration>& builtinMigrations() {
+  static const std::string kV7Sqlite =
+      concat({kV7Tables, kV7AuditSqlite, kV7AuditColumns, kV7AuditTriggersSqlite});
+  static const std::string kV7Postgres =
+      concat({kV7Tables, kV7AuditPostgres, kV7AuditColumns, kV7AuditTriggersPostgres});
   // Types that mean the same on both: TEXT, INTEGER (32-bit), BIGINT (64-bit; SQLite stores
   // any integer in one column type). Times are unix seconds in BIGINT.
   static const std::vector<Migration> kMigrations = {
@@ -99,6 +207,7 @@ const std::vector<Migration>& builtinMigrations() {
        " requests BIGINT NOT NULL);"},
       {6, "stateless sip routes",
        "ALTER TABLE sip_routes ADD COLUMN stateless INTEGER NOT NULL DEFAULT 0;"},
+      {7, "accounts, users, api keys, phone numbers, audit log", {}, kV7Sqlite, kV7Postgres},
   };
   return kMigrations;
 }

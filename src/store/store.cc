@@ -27,6 +27,10 @@ common::Result<std::unique_ptr<Store>> Store::open(const std::string& url, Store
   s->sip_domains_ = internal::makeSqlSipDomains(*s->db_);
   s->sip_trunks_ = internal::makeSqlSipTrunks(*s->db_);
   s->sip_blocks_ = internal::makeSqlSipBlocks(*s->db_);
+  s->accounts_ = internal::makeSqlAccounts(*s->db_);
+  s->api_access_ = internal::makeSqlApiAccess(*s->db_);
+  s->audit_log_ = internal::makeSqlAuditLog(*s->db_);
+  s->phone_numbers_ = internal::makeSqlPhoneNumbers(*s->db_);
   return s;
 }
 

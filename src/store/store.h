@@ -16,8 +16,12 @@
 #include <string>
 
 #include "common/result.h"
+#include "store/accounts.h"
+#include "store/api_access.h"
+#include "store/audit_log.h"
 #include "store/db.h"
 #include "store/migrations.h"
+#include "store/phone_numbers.h"
 #include "store/registrations.h"
 #include "store/sip_blocks.h"
 #include "store/sip_credentials.h"
@@ -47,6 +51,10 @@ class Store {
   SipDomains& sipDomains() { return *sip_domains_; }
   SipTrunks& sipTrunks() { return *sip_trunks_; }
   SipBlocks& sipBlocks() { return *sip_blocks_; }
+  Accounts& accounts() { return *accounts_; }
+  ApiAccess& apiAccess() { return *api_access_; }
+  AuditLog& auditLog() { return *audit_log_; }
+  PhoneNumbers& phoneNumbers() { return *phone_numbers_; }
 
   // What open() did to the schema (applied is empty on a database already up to date).
   const MigrationReport& migrations() const { return report_; }
@@ -62,6 +70,10 @@ class Store {
   std::unique_ptr<SipDomains> sip_domains_;
   std::unique_ptr<SipTrunks> sip_trunks_;
   std::unique_ptr<SipBlocks> sip_blocks_;
+  std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<ApiAccess> api_access_;
+  std::unique_ptr<AuditLog> audit_log_;
+  std::unique_ptr<PhoneNumbers> phone_numbers_;
 };
 
 }  // namespace store

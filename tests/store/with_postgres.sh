@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs the store tests' PostgreSQL instances against a throwaway PostgreSQL 15 server:
+# Runs the store tests' PostgreSQL instances (or, with --run, any command) against a
+# throwaway PostgreSQL 15 server:
 # initdb in a temp dir, trust auth, listening on 127.0.0.1 only (a free port, no Unix
 # socket), one database.
 # The server is stopped by its pid and the dir removed on every way out.
 #   with_postgres.sh path/to/store_test [extra gtest args...]
+#   with_postgres.sh --run COMMAND [ARGS...]   (SB_TEST_POSTGRES_URL names the database)
 # Exits 77 (ctest: skipped) only when the PostgreSQL server binaries are missing.
 set -euo pipefail
 
@@ -81,7 +83,11 @@ echo "with_postgres: PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}
 
 export SB_TEST_POSTGRES_URL="postgresql://postgres:unused@127.0.0.1:$port/sb_store_test"
 status=0
-"$test_bin" --gtest_filter='*Postgres*' "$@" || status=$?
+if [[ $test_bin == --run ]]; then
+  "$@" || status=$?
+else
+  "$test_bin" --gtest_filter='*Postgres*' "$@" || status=$?
+fi
 if [[ $status -ne 0 ]]; then
   echo "with_postgres: tests failed ($status); server log:" >&2
   tail -n 50 "$tmp/server.log" >&2 || true

@@ -3,7 +3,11 @@
 
 #include <memory>
 
+#include "store/accounts.h"
+#include "store/api_access.h"
+#include "store/audit_log.h"
 #include "store/db.h"
+#include "store/phone_numbers.h"
 #include "store/registrations.h"
 #include "store/sip_blocks.h"
 #include "store/sip_credentials.h"
@@ -17,6 +21,13 @@ std::unique_ptr<SipCredentials> makeSqlSipCredentials(Database& db);
 std::unique_ptr<SipDomains> makeSqlSipDomains(Database& db);
 std::unique_ptr<SipTrunks> makeSqlSipTrunks(Database& db);
 std::unique_ptr<SipBlocks> makeSqlSipBlocks(Database& db);
+std::unique_ptr<Accounts> makeSqlAccounts(Database& db);
+std::unique_ptr<ApiAccess> makeSqlApiAccess(Database& db);
+std::unique_ptr<AuditLog> makeSqlAuditLog(Database& db);
+std::unique_ptr<PhoneNumbers> makeSqlPhoneNumbers(Database& db);
+
+// kInvalidArgument unless 0 <= offset and 0 <= limit (the paged list queries).
+common::Status checkPage(int64_t offset, int64_t limit);
 
 // ASCII lower-case copy (host names, domains, hex).
 std::string asciiLower(std::string_view s);

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""REST API benchmark: wrk against `switchboard serve` on loopback with the SQLite store.
+
+Two loads, each a bounded wrk run (--duration) at a fixed number of connections:
+  fetch  authenticated GET of one IncomingPhoneNumber (account SID + auth token, Basic)
+  list   authenticated GET of a 50-item IncomingPhoneNumbers page
+  key    the same fetch authenticated with an API key (SK + secret)
+For each it reports requests/s, latency p50/p99 (wrk --latency) and the server's CPU time per
+request (utime+stime of the serve process from /proc, over the run), medians of --runs runs.
+wrk and the server share the machine; nothing else should run.
+
+  python3 bench/api/run.py --build build --connections 64 --duration 10 --runs 3
+
+Every process started here is stopped by its pid at the end (also on errors)."""
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLK
+
+
+def parse_latency(text, label):
+    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not m:
+        return None
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v if unit == "ms" else v * 1000
+
+
+def wrk(url, user, password, connections, duration, threads):
+    import base64
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
+         "--timeout", "5s", "-H", f"Authorization: Basic {auth}", "-H", "Accept: application/json", url],
+        capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    return {"rps": rps, "requests": total, "errors": errors,
+            "p50_ms": parse_latency(out, "50%"), "p99_ms": parse_latency(out, "99%")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--wrk-threads", type=int, default=2)
+    ap.add_argument("--http-threads", type=int, default=2)
+    ap.add_argument("--loads", default="fetch,list,key")
+    args = ap.parse_args()
+    binary = os.path.join(args.build, "switchboard")
+    tmp = tempfile.mkdtemp(prefix="sb-bench-api-")
+    common = ["--set", f"data_dir={tmp}/data", "--set", "api.master_key=" + "ab" * 32]
+
+    def admin(*verb):
+        return json.loads(subprocess.run([binary, "admin", *common, *verb], check=True,
+                                         capture_output=True, text=True).stdout)
+
+    acc = admin("account", "create", "--name", "bench")
+    sid, token = acc["sid"], acc["auth_token"]
+    first = None
+    for i in range(60):
+        n = admin("number", "add", "--account", sid, "--number", f"+1555200{i:04d}",
+                  "--voice-url", "https://example.com/voice", "--sms-url", "https://example.com/sms")
+        first = first or n["sid"]
+    user = admin("user", "add", "--account", sid, "--email", "dev@example.com", "--role", "developer")
+    key_sid, key_secret = user["api_key"]["sid"], user["api_key"]["secret"]
+
+    serve = subprocess.Popen(
+        [binary, "serve", *common, "--set", "http.listen=127.0.0.1:0", "--set",
+         "sip.listen=udp:127.0.0.1:0", "--set", f"http.threads={args.http_threads}",
+         "--set", "log.level=warn"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        base = None
+        for line in serve.stdout:
+            if line.startswith("# http listening: "):
+                base = line.split(": ", 1)[1].strip()
+            if line.startswith("# active parts"):
+                break
+        if not base:
+            sys.exit("serve printed no http listener")
+        path = f"/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers"
+        loads = {
+            "fetch": (f"{base}{path}/{first}.json", sid, token),
+            "list": (f"{base}{path}.json?PageSize=50", sid, token),
+            "key": (f"{base}{path}/{first}.json", key_sid, key_secret),
+        }
+        results = {}
+        for name in args.loads.split(","):
+            url, u, p = loads[name]
+            wrk(url, u, p, args.connections, 2, args.wrk_threads)  # warm up (caches, pages)
+            for run in range(args.runs):
+                before = cpu_seconds(serve.pid)
+                r = wrk(url, u, p, args.connections, args.duration, args.wrk_threads)
+                r["cpu_us_per_req"] = (cpu_seconds(serve.pid) - before) / max(1, r["requests"]) * 1e6
+                results.setdefault(name, []).append(r)
+                print(f"{name} run {run + 1}: {r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, "
+                      f"p99 {r['p99_ms']:.2f} ms, server CPU {r['cpu_us_per_req']:.1f} us/req, "
+                      f"errors {r['errors']}", flush=True)
+        print()
+        print(f"| load ({args.connections} connections) | req/s | p50 ms | p99 ms | server CPU us/req | errors |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for name, rs in results.items():
+            med = lambda k: statistics.median(r[k] for r in rs)
+            print(f"| {name} | {med('rps'):.0f} | {med('p50_ms'):.2f} | {med('p99_ms'):.2f} | "
+                  f"{med('cpu_us_per_req'):.1f} | {sum(r['errors'] for r in rs)} |")
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+        subprocess.run(["rm", "-rf", tmp])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+// Who is calling and what they may do. Credentials are HTTP Basic, as Twilio's libraries
+// send them: an account SID with its auth token (acting as the account's owner), or an API
+// key SID with its secret (acting with the key's role). A parent account's credentials also
+// reach its subaccounts.
+//
+// Roles grant permissions through one table (permissionsOf); a permission no role grants is
+// denied. Verified credentials are cached for a few seconds, so a busy client costs one hash
+// comparison per request, not a database read or a slow hash; a suspension or a deleted key
+// takes effect within cache_ttl on every node.
+//
+// Repeated failures from one address are slowed down: after `free_failures` within
+// `failure_window`, each further failed attempt is answered only after a delay that doubles
+// up to `max_delay` (the reply waits; no thread does).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "api/secrets.h"
+#include "common/result.h"
+#include "store/accounts.h"
+#include "store/api_access.h"
+
+namespace api {
+
+enum class Permission : uint32_t {
+  kAccountsRead = 1u << 0,
+  kAccountsWrite = 1u << 1,  // subaccounts, names, statuses
+  kNumbersRead = 1u << 2,
+  kNumbersWrite = 1u << 3,
+  kBillingRead = 1u << 4,  // balance, usage
+  kKeysRead = 1u << 5,
+  kKeysWrite = 1u << 6,
+  kUsersRead = 1u << 7,
+  kUsersWrite = 1u << 8,
+  kAuditRead = 1u << 9,
+  kSipRead = 1u << 10,  // SIP domains and credential lists
+  kSipWrite = 1u << 11,
+  kCallsRead = 1u << 12,
+  kCallsWrite = 1u << 13,
+  kMessagesRead = 1u << 14,
+  kMessagesWrite = 1u << 15,
+};
+const char* permissionName(Permission p);
+
+// The permission table: a bit set per role; 0 for an unknown role.
+uint32_t permissionsOf(std::string_view role);
+bool allows(std::string_view role, Permission p);
+
+struct Caller {
+  std::string account_sid;  // the account the credentials belong to
+  std::string principal;    // the AC or SK SID presented
+  std::optional<std::string> user_sid;
+  std::string role;
+};
+
+enum class AuthOutcome {
+  kOk,
+  kMissing,  // no or malformed Authorization header
+  kBadCredentials,
+  kInactive,     // the account (or its parent) is suspended or closed
+  kUnavailable,  // the store failed
+};
+
+// The username of a Basic Authorization header when it is SID-shaped (AC or SK), else "":
+// what the audit log records of a failed attempt (never the password).
+std::string presentedUser(std::string_view authorization);
+
+class Authenticator {
+ public:
+  struct Options {
+    std::chrono::seconds cache_ttl{5};
+    unsigned free_failures = 5;
+    std::chrono::seconds failure_window{300};
+    std::chrono::milliseconds first_delay{250};
+    std::chrono::milliseconds max_delay{5000};
+  };
+  Authenticator(store::Accounts& accounts, store::ApiAccess& access, const MasterKey& key,
+                Options options);
+
+  // `authorization` is the header's value.
+  AuthOutcome authenticate(std::string_view authorization, Caller* caller);
+  // An account the caller's account may act on (itself or a subaccount of it), or nullopt.
+  // Cached like credentials.
+  common::Result<std::optional<store::Account>> reachable(const Caller& caller,
+                                                          std::string_view account_sid);
+
+  // Records a failed attempt from `source` and returns how long its answer waits.
+  std::chrono::milliseconds failed(std::string_view source);
+  // Forgets cached state of an account or key that was just changed here.
+  void invalidate(std::string_view sid);
+
+  uint64_t failures() const;
+
+ private:
+  struct CachedAccount {
+    store::Account account;
+    std::string token;    // opened
+    bool active = false;  // it and its parent are active
+    std::chrono::steady_clock::time_point until;
+  };
+  struct CachedKey {
+    store::ApiKey key;
+    std::string verifier;  // HMAC-SHA256(process secret, key secret)
+    std::chrono::steady_clock::time_point until;
+  };
+  struct Failures {
+    unsigned count = 0;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  common::Result<std::optional<CachedAccount>> account(std::string_view sid);
+  std::string verifier(std::string_view secret) const;
+
+  store::Accounts& accounts_;
+  store::ApiAccess& access_;
+  const MasterKey& key_;
+  const Options options_;
+  std::string process_secret_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, CachedAccount> account_cache_;
+  std::unordered_map<std::string, CachedKey> key_cache_;
+  std::unordered_map<std::string, Failures> failures_;
+  uint64_t failure_count_ = 0;
+};
+
+}  // namespace api

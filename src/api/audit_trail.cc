@@ -1,0 +1,86 @@
+#include "api/audit_trail.h"
+
+#include "common/log.h"
+
+namespace api {
+
+AuditTrail::AuditTrail(store::AuditLog& log, Options options)
+    : log_(log), options_(options), thread_([this] { run(); }) {}
+
+AuditTrail::~AuditTrail() {
+  stop();
+}
+
+void AuditTrail::record(store::AuditEntry entry) {
+  std::unique_lock lock(mu_);
+  if (queue_.size() < options_.max_queued && !stopping_) {
+    queue_.push_back(std::move(entry));
+    return;
+  }
+  lock.unlock();
+  // The writer is behind (or gone): this request pays for its own entry.
+  std::vector<store::AuditEntry> one{std::move(entry)};
+  writeBatch(one);
+}
+
+bool AuditTrail::writeBatch(std::vector<store::AuditEntry>& batch) {
+  if (batch.empty()) return true;
+  auto st = log_.append(batch);
+  std::lock_guard lock(mu_);
+  if (st) {
+    written_ += batch.size();
+  } else {
+    failed_ += batch.size();
+    SB_LOG(kError,
+           "audit: " + std::to_string(batch.size()) + " entries not written: " + st.error().reason);
+  }
+  return bool(st);
+}
+
+void AuditTrail::run() {
+  std::vector<store::AuditEntry> batch;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait_for(lock, options_.interval,
+                   [&] { return stopping_ || generation_ != done_generation_; });
+    const uint64_t gen = generation_;
+    const bool last = stopping_;
+    batch.swap(queue_);
+    lock.unlock();
+    writeBatch(batch);
+    batch.clear();
+    lock.lock();
+    done_generation_ = gen;
+    flushed_.notify_all();
+    if (last && queue_.empty()) return;
+  }
+}
+
+void AuditTrail::flush() {
+  std::unique_lock lock(mu_);
+  if (!thread_.joinable()) return;
+  const uint64_t gen = ++generation_;
+  wake_.notify_one();
+  flushed_.wait(lock, [&] { return done_generation_ >= gen || !thread_.joinable(); });
+}
+
+void AuditTrail::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+uint64_t AuditTrail::written() const {
+  std::lock_guard lock(mu_);
+  return written_;
+}
+
+uint64_t AuditTrail::failed() const {
+  std::lock_guard lock(mu_);
+  return failed_;
+}
+
+}  // namespace api

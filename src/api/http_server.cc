@@ -1,0 +1,321 @@
+#include "api/http_server.h"
+
+#include <openssl/ssl.h>
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/log.h"
+
+namespace api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using common::ErrorCode;
+using common::makeError;
+
+bool isLoopbackHost(std::string_view host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(std::string(host), ec);
+  return !ec && addr.is_loopback();
+}
+
+struct HttpServer::Impl {
+  Options options;
+  Handler handler;
+  std::optional<ssl::context> tls;  // before io: sessions still queued in io use it
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<bool> acceptor_tls;
+  std::vector<std::thread> threads;
+  std::mutex stop_mutex;
+  bool stopped = false;
+  std::atomic<uint64_t> connections{0}, requests{0}, bad_requests{0}, tls_failures{0};
+
+  HttpReply errorReply(int status, std::string_view message) {
+    if (options.error_reply) return options.error_reply(status, message);
+    HttpReply r;
+    r.status = status;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = std::string(message) + "\n";
+    return r;
+  }
+
+  void accept(size_t index);
+};
+
+namespace {
+
+// One connection: reads requests one after another (keep-alive), hands each to the handler,
+// and writes the replies in order. Stream is beast::tcp_stream or its TLS wrapper.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(HttpServer::Impl& server, Stream stream, std::string peer, bool secure)
+      : server_(server),
+        stream_(std::move(stream)),
+        timer_(stream_.get_executor()),
+        peer_(std::move(peer)),
+        secure_(secure) {}
+
+  void start() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      read();
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  ++self->server_.tls_failures;
+                                  return;
+                                }
+                                self->read();
+                              });
+    }
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.max_body_bytes);
+    parser_->header_limit(uint32_t(server_.options.max_header_bytes));
+    beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::ssl::error::stream_truncated)
+      return close();
+    if (ec) {
+      ++server_.bad_requests;
+      int status = 400;
+      std::string_view what = "the request is not valid HTTP/1.1";
+      if (ec == http::error::body_limit) {
+        status = 413;
+        what = "the request body is larger than this server accepts";
+      } else if (ec == http::error::header_limit) {
+        status = 431;
+        what = "the request headers are larger than this server accepts";
+      }
+      return send(server_.errorReply(status, what), /*keep_alive=*/false, 11);
+    }
+    ++server_.requests;
+    auto& msg = parser_->get();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    if (auto it = msg.find(http::field::authorization); it != msg.end())
+      req.authorization = std::string(it->value());
+    if (auto it = msg.find(http::field::content_type); it != msg.end())
+      req.content_type = std::string(it->value());
+    req.body = std::move(msg.body());
+    req.peer = peer_;
+    req.secure = secure_;
+    HttpReply reply;
+    try {
+      reply = server_.handler(req);
+    } catch (const std::exception& e) {
+      SB_LOG(kError, std::string("http: handler threw: ") + e.what());
+      reply = server_.errorReply(500, "internal error");
+    }
+    send(std::move(reply), msg.keep_alive(), msg.version());
+  }
+
+  void send(HttpReply reply, bool keep_alive, unsigned version) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(reply.status), version);
+    res->set(http::field::server, "switchboard");
+    if (reply.status != 204) res->set(http::field::content_type, reply.content_type);
+    for (auto& [k, v] : reply.headers) res->set(k, v);
+    res->body() = std::move(reply.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    if (reply.delay.count() > 0) {
+      // The connection waits; the thread goes on serving others.
+      timer_.expires_after(reply.delay);
+      timer_.async_wait([self = this->shared_from_this(), res](beast::error_code ec) {
+        if (ec) return self->close();
+        self->write(res);
+      });
+      return;
+    }
+    write(res);
+  }
+
+  void write(std::shared_ptr<http::response<http::string_body>> res) {
+    beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
+    http::async_write(stream_, *res,
+                      [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+                        if (ec || !res->keep_alive()) return self->close();
+                        self->read();
+                      });
+  }
+
+  void close() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      // Closing with unread bytes (the rest of a refused 2 MB upload) would reset the
+      // connection and the client could lose our answer: read and drop them for a while.
+      stream_.expires_after(std::chrono::seconds(2));
+      drain(size_t(64) << 20);
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    }
+  }
+
+  void drain(size_t budget) {
+    auto buf = std::make_shared<std::array<char, 16384>>();
+    stream_.async_read_some(asio::buffer(*buf), [self = this->shared_from_this(), buf, budget](
+                                                    beast::error_code ec, size_t n) {
+      if (!ec && n < budget) self->drain(budget - n);
+    });
+  }
+
+  HttpServer::Impl& server_;
+  Stream stream_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string peer_;
+  bool secure_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept(size_t index) {
+  acceptors[index]->async_accept(
+      asio::make_strand(io), [this, index](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (!ec) {
+          ++connections;
+          boost::system::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+          auto remote = socket.remote_endpoint(ignored);
+          std::string peer = ignored ? "" : remote.address().to_string();
+          if (acceptor_tls[index]) {
+            beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+            std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                *this, std::move(stream), std::move(peer), true)
+                ->start();
+          } else {
+            std::make_shared<Session<beast::tcp_stream>>(
+                *this, beast::tcp_stream(std::move(socket)), std::move(peer), false)
+                ->start();
+          }
+        }
+        accept(index);
+      });
+}
+
+HttpServer::HttpServer(Options options, Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+common::Status HttpServer::start() {
+  Impl& s = *impl_;
+  bool any_tls = false;
+  for (const Listener& l : s.options.listeners) {
+    any_tls |= l.tls;
+    if (!l.tls && !s.options.allow_plain_remote && !isLoopbackHost(l.address.host))
+      return makeError(ErrorCode::kInvalidArgument,
+                       "http: plain HTTP on " + l.address.toString() +
+                           " would carry credentials in clear; listen on loopback, configure a "
+                           "certificate (http.tls.certificate, http.tls.key), or set "
+                           "http.allow_plain_remote=on");
+  }
+  if (any_tls) {
+    if (s.options.tls_certificate.empty() || s.options.tls_key.empty())
+      return makeError(ErrorCode::kInvalidArgument,
+                       "http: an HTTPS listener needs http.tls.certificate and http.tls.key");
+    s.tls.emplace(ssl::context::tls_server);
+    s.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(s.tls->native_handle(), TLS1_2_VERSION);
+    boost::system::error_code ec;
+    s.tls->use_certificate_chain_file(s.options.tls_certificate, ec);
+    if (!ec) s.tls->use_private_key_file(s.options.tls_key, ssl::context::pem, ec);
+    if (ec)
+      return makeError(ErrorCode::kInvalidArgument, "http: cannot load the certificate " +
+                                                        s.options.tls_certificate + " or key " +
+                                                        s.options.tls_key + ": " + ec.message());
+  }
+  for (const Listener& l : s.options.listeners) {
+    boost::system::error_code ec;
+    auto addr =
+        asio::ip::make_address(l.address.host == "localhost" ? "127.0.0.1" : l.address.host, ec);
+    if (ec)
+      return makeError(ErrorCode::kInvalidArgument,
+                       "http: cannot listen on " + l.address.toString() + ": not an IP address");
+    tcp::endpoint ep(addr, l.address.port);
+    auto acc = std::make_unique<tcp::acceptor>(s.io);
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && ep.address().is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return makeError(ErrorCode::kIo,
+                       "http: cannot listen on " + l.address.toString() + ": " + ec.message());
+    s.acceptors.push_back(std::move(acc));
+    s.acceptor_tls.push_back(l.tls);
+  }
+  for (size_t i = 0; i < s.acceptors.size(); ++i) s.accept(i);
+  unsigned n = std::max(1u, s.options.threads);
+  for (unsigned i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.io.run(); });
+  return {};
+}
+
+std::vector<std::string> HttpServer::listening() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < impl_->acceptors.size(); ++i) {
+    boost::system::error_code ec;
+    auto ep = impl_->acceptors[i]->local_endpoint(ec);
+    if (ec) continue;
+    common::HostPort hp{ep.address().to_string(), ep.port()};
+    out.push_back(std::string(impl_->acceptor_tls[i] ? "https://" : "http://") + hp.toString());
+  }
+  return out;
+}
+
+void HttpServer::stop() {
+  std::lock_guard lock(impl_->stop_mutex);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->acceptors.clear();
+}
+
+HttpServer::Stats HttpServer::stats() const {
+  return {impl_->connections.load(), impl_->requests.load(), impl_->bad_requests.load(),
+          impl_->tls_failures.load()};
+}
+
+}  // namespace api

@@ -1,0 +1,58 @@
+// Creating accounts, users and keys: the steps the REST API and `switchboard admin` share, so
+// a token is generated, sealed and stored the same way whoever asks. The clear token or
+// secret is returned once, to be shown to whoever asked; only its sealed form or slow hash
+// is stored.
+//
+//   api::Provisioning p(store, master_key);
+//   auto acc = p.createAccount("Acme", std::nullopt, now);  // acc->auth_token is clear
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/secrets.h"
+#include "common/result.h"
+#include "store/store.h"
+
+namespace api {
+
+struct NewAccount {
+  store::Account account;
+  std::string auth_token;
+};
+
+struct NewKey {
+  store::ApiKey key;
+  std::string secret;
+};
+
+class Provisioning {
+ public:
+  Provisioning(store::Store& store, const MasterKey& key) : store_(store), key_(key) {}
+
+  // A main account (parent empty) or a subaccount of `parent`. kInvalidArgument: the parent
+  // does not exist or is itself a subaccount.
+  common::Result<NewAccount> createAccount(std::string_view friendly_name,
+                                           const std::optional<std::string>& parent, int64_t now);
+  // The token in clear ("" when it does not open under this master key).
+  std::string authToken(const store::Account& account) const;
+  // A user with `role` and an API key acting for them, in one transaction.
+  common::Result<std::pair<store::User, NewKey>> createUser(std::string_view account_sid,
+                                                            std::string_view email,
+                                                            std::string_view role, int64_t now);
+  common::Result<NewKey> createKey(std::string_view account_sid, std::string_view friendly_name,
+                                   std::string_view role,
+                                   const std::optional<std::string>& user_sid, int64_t now);
+
+ private:
+  static NewKey makeKey(std::string_view account_sid, std::string_view friendly_name,
+                        std::string_view role, const std::optional<std::string>& user_sid,
+                        int64_t now);
+
+  store::Store& store_;
+  const MasterKey& key_;
+};
+
+}  // namespace api

@@ -1,0 +1,819 @@
+#include "api/rest_api.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/form.h"
+#include "api/json_writer.h"
+#include "api/twilio_format.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "store/phone_numbers.h"
+
+namespace api {
+
+namespace {
+
+constexpr std::string_view kPrefix = "/2010-04-01/";
+constexpr std::string_view kAccountsPrefix = "/2010-04-01/Accounts/";
+constexpr size_t kMaxFriendlyName = 64;
+
+// One API request on its way through: who asks, about which account, with which fields.
+struct Ctx {
+  HttpRequest& req;
+  Caller caller;
+  store::Account account;  // the account in the path (reachable by the caller)
+  std::string base;        // "/2010-04-01/Accounts/AC..."
+  FormParams params;       // the form of a POST, the query of a GET or DELETE
+  int64_t now = 0;
+};
+
+HttpReply jsonReply(int status, std::string body) {
+  HttpReply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpReply notFound(std::string_view what) {
+  return errorReply(404, 20404, "The requested resource " + std::string(what) + " was not found");
+}
+
+HttpReply badParam(std::string_view message) {
+  return errorReply(400, 20001, message);
+}
+
+HttpReply storeFailed(const common::Error& e) {
+  SB_LOG(kError, "api: store: " + e.reason);
+  return errorReply(503, 20503, "Service temporarily unavailable; try again");
+}
+
+// The form fields a request may carry; an unknown one is a 400 naming it.
+std::optional<HttpReply> onlyParams(const Ctx& c, const std::vector<std::string_view>& allowed) {
+  for (const auto& [name, value] : c.params) {
+    bool known = false;
+    for (std::string_view a : allowed) known |= name == a;
+    if (!known) return badParam("Unknown parameter " + name);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> param(const Ctx& c, std::string_view name) {
+  if (auto v = formValue(c.params, name)) return std::string(*v);
+  return std::nullopt;
+}
+
+// Reads a URL parameter into `field`; an error reply when it is not an http(s) URL.
+std::optional<HttpReply> urlParam(const Ctx& c, std::string_view name, std::string* field) {
+  auto v = param(c, name);
+  if (!v) return std::nullopt;
+  if (!v->empty() && !isWebhookUrl(*v))
+    return errorReply(400, 21205, std::string(name) + " is not a valid URL: " + *v);
+  *field = *v;
+  return std::nullopt;
+}
+
+std::optional<HttpReply> methodParam(const Ctx& c, std::string_view name, std::string* field) {
+  auto v = param(c, name);
+  if (!v) return std::nullopt;
+  std::string m = *v;
+  for (char& ch : m) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  if (m != "GET" && m != "POST")
+    return badParam(std::string(name) + " must be GET or POST, not " + *v);
+  *field = m;
+  return std::nullopt;
+}
+
+std::optional<HttpReply> nameParam(const Ctx& c, std::string* field) {
+  auto v = param(c, "FriendlyName");
+  if (!v) return std::nullopt;
+  if (v->size() > kMaxFriendlyName)
+    return badParam("FriendlyName is longer than " + std::to_string(kMaxFriendlyName) +
+                    " characters");
+  *field = *v;
+  return std::nullopt;
+}
+
+void writeAccount(JsonWriter& w, const store::Account& a, const std::string& token) {
+  const std::string uri = "/2010-04-01/Accounts/" + a.sid;
+  w.beginObject();
+  w.key("sid").string(a.sid);
+  w.key("friendly_name").string(a.friendly_name);
+  w.key("status").string(a.status);
+  w.key("type").string("Full");
+  w.key("owner_account_sid").string(a.parent_sid ? *a.parent_sid : a.sid);
+  w.key("auth_token").stringOrNull(token);
+  w.key("date_created").string(rfc2822Date(a.created_at));
+  w.key("date_updated").string(rfc2822Date(a.updated_at));
+  w.key("uri").string(uri + ".json");
+  w.key("subresource_uris").beginObject();
+  w.key("incoming_phone_numbers").string(uri + "/IncomingPhoneNumbers.json");
+  w.key("balance").string(uri + "/Balance.json");
+  w.key("usage").string(uri + "/Usage.json");
+  w.key("keys").string(uri + "/Keys.json");
+  w.endObject();
+  w.endObject();
+}
+
+void writeNumber(JsonWriter& w, const store::PhoneNumber& n) {
+  const std::string uri =
+      "/2010-04-01/Accounts/" + n.account_sid + "/IncomingPhoneNumbers/" + n.sid;
+  w.beginObject();
+  w.key("sid").string(n.sid);
+  w.key("account_sid").string(n.account_sid);
+  w.key("phone_number").string(n.phone_number);
+  w.key("friendly_name").string(n.friendly_name);
+  w.key("voice_url").string(n.voice_url);
+  w.key("voice_method").string(n.voice_method);
+  w.key("voice_fallback_url").string(n.voice_fallback_url);
+  w.key("voice_fallback_method").string(n.voice_fallback_method);
+  w.key("voice_caller_id_lookup").boolean(false);
+  w.key("voice_application_sid").null();
+  w.key("voice_receive_mode").string("voice");
+  w.key("sms_url").string(n.sms_url);
+  w.key("sms_method").string(n.sms_method);
+  w.key("sms_fallback_url").string(n.sms_fallback_url);
+  w.key("sms_fallback_method").string(n.sms_fallback_method);
+  w.key("sms_application_sid").null();
+  w.key("status_callback").string(n.status_callback);
+  w.key("status_callback_method").string(n.status_callback_method);
+  w.key("capabilities").beginObject();
+  w.key("voice").boolean(n.voice_capable);
+  w.key("sms").boolean(n.sms_capable);
+  w.key("mms").boolean(n.mms_capable);
+  w.key("fax").boolean(n.fax_capable);
+  w.endObject();
+  w.key("date_created").string(rfc2822Date(n.created_at));
+  w.key("date_updated").string(rfc2822Date(n.updated_at));
+  w.key("api_version").string(kApiVersion);
+  w.key("beta").boolean(false);
+  // Twilio's word for a number whose messages it hosts while voice stays elsewhere.
+  w.key("origin").string(n.hosting == "sms-only" ? "hosted" : "twilio");
+  w.key("status").string("in-use");
+  w.key("type").string("local");
+  w.key("trunk_sid").null();
+  w.key("address_sid").null();
+  w.key("address_requirements").string("none");
+  w.key("identity_sid").null();
+  w.key("bundle_sid").null();
+  w.key("emergency_status").string("Inactive");
+  w.key("emergency_address_sid").null();
+  w.key("emergency_address_status").string("unregistered");
+  w.key("porting_status").string(n.porting_status);
+  w.key("hosting").string(n.hosting);
+  w.key("uri").string(uri + ".json");
+  w.key("subresource_uris").beginObject();
+  w.key("assigned_add_ons").string(uri + "/AssignedAddOns.json");
+  w.endObject();
+  w.endObject();
+}
+
+void writeKey(JsonWriter& w, const store::ApiKey& k, const std::string* secret) {
+  w.beginObject();
+  w.key("sid").string(k.sid);
+  w.key("friendly_name").string(k.friendly_name);
+  w.key("role").string(k.role);
+  w.key("user_sid").optionalString(k.user_sid);
+  w.key("date_created").string(rfc2822Date(k.created_at));
+  w.key("date_updated").string(rfc2822Date(k.updated_at));
+  if (secret) w.key("secret").string(*secret);
+  w.endObject();
+}
+
+void writeUser(JsonWriter& w, const store::User& u) {
+  w.beginObject();
+  w.key("sid").string(u.sid);
+  w.key("account_sid").string(u.account_sid);
+  w.key("email").string(u.email);
+  w.key("role").string(u.role);
+  w.key("date_created").string(rfc2822Date(u.created_at));
+  w.key("date_updated").string(rfc2822Date(u.updated_at));
+  w.key("uri").string("/2010-04-01/Accounts/" + u.account_sid + "/Users/" + u.sid + ".json");
+  w.endObject();
+}
+
+// A role the caller may hand out: one that grants nothing the caller's own role lacks.
+bool mayGrant(const Caller& caller, std::string_view role) {
+  return store::isRole(role) && (permissionsOf(role) & ~permissionsOf(caller.role)) == 0;
+}
+
+}  // namespace
+
+struct RestApi::Impl {
+  Impl(store::Store& s, const MasterKey& k, Options o)
+      : store(s),
+        options(std::move(o)),
+        auth(s.accounts(), s.apiAccess(), k, options.auth),
+        audit(s.auditLog(), options.audit),
+        provisioning(s, k) {}
+
+  int64_t now() const {
+    if (options.now) return options.now();
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  HttpReply route(Ctx& c, std::string_view rest);
+  HttpReply accounts(Ctx& c, std::string_view rest);
+  HttpReply numbers(Ctx& c, std::string_view sid);
+  HttpReply balance(Ctx& c);
+  HttpReply usage(Ctx& c);
+  HttpReply keys(Ctx& c, std::string_view sid);
+  HttpReply users(Ctx& c);
+  HttpReply auditEvents(Ctx& c);
+
+  store::Store& store;
+  const Options options;
+  Authenticator auth;
+  AuditTrail audit;
+  Provisioning provisioning;
+  std::atomic<uint64_t> requests{0}, client_errors{0}, server_errors{0};
+};
+
+namespace {
+
+HttpReply methodNotAllowed(std::string_view allow) {
+  HttpReply r =
+      errorReply(405, 20004, "Method not allowed; this resource takes " + std::string(allow));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+// The permission the method needs: reading for GET, `write` otherwise.
+std::optional<HttpReply> need(const Ctx& c, Permission p) {
+  if (allows(c.caller.role, p)) return std::nullopt;
+  return errorReply(403, 20403,
+                    std::string("Forbidden: the role '") + c.caller.role + "' does not grant " +
+                        permissionName(p));
+}
+
+}  // namespace
+
+HttpReply RestApi::Impl::numbers(Ctx& c, std::string_view sid) {
+  const bool get = c.req.method == "GET";
+  if (auto denied = need(c, get ? Permission::kNumbersRead : Permission::kNumbersWrite))
+    return *denied;
+  auto& repo = store.phoneNumbers();
+  const std::string list_path = c.base + "/IncomingPhoneNumbers.json";
+
+  // Fields a create and an update share.
+  auto apply = [&](store::PhoneNumber& n) -> std::optional<HttpReply> {
+    if (auto e = nameParam(c, &n.friendly_name)) return e;
+    for (auto [name, field] : {std::pair{"VoiceUrl", &n.voice_url},
+                               {"VoiceFallbackUrl", &n.voice_fallback_url},
+                               {"SmsUrl", &n.sms_url},
+                               {"SmsFallbackUrl", &n.sms_fallback_url},
+                               {"StatusCallback", &n.status_callback}})
+      if (auto e = urlParam(c, name, field)) return e;
+    for (auto [name, field] : {std::pair{"VoiceMethod", &n.voice_method},
+                               {"VoiceFallbackMethod", &n.voice_fallback_method},
+                               {"SmsMethod", &n.sms_method},
+                               {"SmsFallbackMethod", &n.sms_fallback_method},
+                               {"StatusCallbackMethod", &n.status_callback_method}})
+      if (auto e = methodParam(c, name, field)) return e;
+    if (auto v = param(c, "PortingStatus")) {
+      if (!store::isPortingStatus(*v))
+        return badParam("PortingStatus must be none, loa-received, in-progress or completed");
+      n.porting_status = *v;
+    }
+    if (auto v = param(c, "Hosting")) {
+      if (!store::isHosting(*v)) return badParam("Hosting must be full or sms-only");
+      n.hosting = *v;
+    }
+    // Voice of an SMS-hosted number is answered by the carrier that keeps it.
+    n.voice_capable = n.hosting == "full";
+    n.updated_at = c.now;
+    return std::nullopt;
+  };
+  static const std::vector<std::string_view> kWritable = {"FriendlyName",
+                                                          "VoiceUrl",
+                                                          "VoiceMethod",
+                                                          "VoiceFallbackUrl",
+                                                          "VoiceFallbackMethod",
+                                                          "SmsUrl",
+                                                          "SmsMethod",
+                                                          "SmsFallbackUrl",
+                                                          "SmsFallbackMethod",
+                                                          "StatusCallback",
+                                                          "StatusCallbackMethod",
+                                                          "PortingStatus",
+                                                          "Hosting"};
+
+  if (sid.empty()) {
+    if (get) {
+      ApiError err;
+      auto page = parsePaging(c.params, {"PhoneNumber", "FriendlyName"}, &err);
+      if (!page) return errorReply(err);
+      store::PhoneNumberFilter f;
+      if (auto v = formValue(page->filters, "PhoneNumber")) f.phone_number = std::string(*v);
+      if (auto v = formValue(page->filters, "FriendlyName")) f.friendly_name = std::string(*v);
+      auto rows = repo.list(c.account.sid, f, page->offset(), page->page_size + 1);
+      if (!rows) return storeFailed(rows.error());
+      const bool more = int64_t(rows->size()) > page->page_size;
+      if (more) rows->pop_back();
+      JsonWriter w(1024 + 2048 * rows->size());
+      writePage(w, list_path, "incoming_phone_numbers", *page, rows->size(), more,
+                [&](JsonWriter& items) {
+                  for (const auto& n : *rows) writeNumber(items, n);
+                });
+      return jsonReply(200, w.take());
+    }
+    if (c.req.method != "POST") return methodNotAllowed("GET, POST");
+    std::vector<std::string_view> allowed(kWritable);
+    allowed.push_back("PhoneNumber");
+    allowed.push_back("AreaCode");
+    if (auto e = onlyParams(c, allowed)) return *e;
+    store::PhoneNumber n;
+    auto number = param(c, "PhoneNumber");
+    if (!number) {
+      if (param(c, "AreaCode"))
+        return errorReply(400, 21452,
+                          "No phone numbers are available by AreaCode: Switchboard hosts the "
+                          "numbers you bring; give PhoneNumber in E.164");
+      return errorReply(400, 21421, "PhoneNumber is required");
+    }
+    if (!store::isE164(*number))
+      return errorReply(400, 21421, "The phone number " + *number + " is not a valid E.164 number");
+    n.sid = newSid("PN");
+    n.account_sid = c.account.sid;
+    n.phone_number = *number;
+    n.friendly_name = *number;
+    n.created_at = c.now;
+    if (auto e = apply(n)) return *e;
+    auto made = repo.create(n);
+    if (!made) {
+      if (made.error().code == common::ErrorCode::kInvalidArgument)
+        return badParam(made.error().reason);
+      return storeFailed(made.error());
+    }
+    if (!*made)
+      return errorReply(400, 21422, "The phone number " + *number + " is already provisioned");
+    JsonWriter w;
+    writeNumber(w, n);
+    return jsonReply(201, w.take());
+  }
+
+  auto found = repo.find(c.account.sid, sid);
+  if (!found) return storeFailed(found.error());
+  if (!*found) return notFound(c.req.path());
+  store::PhoneNumber n = std::move(**found);
+  if (get) {
+    if (!c.params.empty()) return badParam("Unknown parameter " + c.params.front().first);
+    JsonWriter w;
+    writeNumber(w, n);
+    return jsonReply(200, w.take());
+  }
+  if (c.req.method == "DELETE") {
+    auto gone = repo.remove(c.account.sid, sid);
+    if (!gone) return storeFailed(gone.error());
+    if (!*gone) return notFound(c.req.path());
+    HttpReply r;
+    r.status = 204;
+    return r;
+  }
+  if (c.req.method != "POST") return methodNotAllowed("GET, POST, DELETE");
+  if (auto e = onlyParams(c, kWritable)) return *e;
+  if (auto e = apply(n)) return *e;
+  auto updated = repo.update(n);
+  if (!updated) {
+    if (updated.error().code == common::ErrorCode::kInvalidArgument)
+      return badParam(updated.error().reason);
+    return storeFailed(updated.error());
+  }
+  if (!*updated) return notFound(c.req.path());
+  JsonWriter w;
+  writeNumber(w, n);
+  return jsonReply(200, w.take());
+}
+
+HttpReply RestApi::Impl::accounts(Ctx& c, std::string_view rest) {
+  const bool get = c.req.method == "GET";
+  if (auto denied = need(c, get ? Permission::kAccountsRead : Permission::kAccountsWrite))
+    return *denied;
+  // The token is shown to those who may manage credentials, as in the console.
+  const bool show_token = allows(c.caller.role, Permission::kKeysWrite);
+  auto token = [&](const store::Account& a) {
+    return show_token ? provisioning.authToken(a) : std::string();
+  };
+  if (rest.empty()) {  // /Accounts.json: the caller's account and its subaccounts
+    auto home = auth.reachable(c.caller, c.caller.account_sid);
+    if (!home) return storeFailed(home.error());
+    if (!*home) return notFound(c.req.path());
+    if (get) {
+      ApiError err;
+      auto page = parsePaging(c.params, {"FriendlyName", "Status"}, &err);
+      if (!page) return errorReply(err);
+      store::AccountFilter f;
+      if (auto v = formValue(page->filters, "FriendlyName")) f.friendly_name = std::string(*v);
+      if (auto v = formValue(page->filters, "Status")) f.status = std::string(*v);
+      // A subaccount's family is itself alone: its parent is not its to list.
+      auto rows = store.accounts().listFamily((*home)->sid, f, page->offset(), page->page_size + 1);
+      if (!rows) return storeFailed(rows.error());
+      const bool more = int64_t(rows->size()) > page->page_size;
+      if (more) rows->pop_back();
+      JsonWriter w;
+      writePage(w, "/2010-04-01/Accounts.json", "accounts", *page, rows->size(), more,
+                [&](JsonWriter& items) {
+                  for (const auto& a : *rows) writeAccount(items, a, token(a));
+                });
+      return jsonReply(200, w.take());
+    }
+    if (c.req.method != "POST") return methodNotAllowed("GET, POST");
+    if (auto e = onlyParams(c, {"FriendlyName"})) return *e;
+    if ((*home)->parent_sid)
+      return errorReply(403, 20403, "Forbidden: a subaccount cannot create subaccounts");
+    std::string name;
+    if (auto e = nameParam(c, &name)) return *e;
+    auto made = provisioning.createAccount(name, (*home)->sid, c.now);
+    if (!made) return storeFailed(made.error());
+    JsonWriter w;
+    writeAccount(w, made->account, show_token ? made->auth_token : std::string());
+    return jsonReply(201, w.take());
+  }
+  // /Accounts/{AC}.json
+  if (get) {
+    if (!c.params.empty()) return badParam("Unknown parameter " + c.params.front().first);
+    // Read afresh: the authentication cache may be seconds old.
+    auto fresh = store.accounts().find(c.account.sid);
+    if (!fresh) return storeFailed(fresh.error());
+    if (!*fresh) return notFound(c.req.path());
+    JsonWriter w;
+    writeAccount(w, **fresh, token(**fresh));
+    return jsonReply(200, w.take());
+  }
+  if (c.req.method != "POST") return methodNotAllowed("GET, POST");
+  if (auto e = onlyParams(c, {"FriendlyName", "Status"})) return *e;
+  store::AccountUpdate u;
+  u.updated_at = c.now;
+  std::string name;
+  if (param(c, "FriendlyName")) {
+    if (auto e = nameParam(c, &name)) return *e;
+    u.friendly_name = name;
+  }
+  if (auto status = param(c, "Status")) {
+    if (!store::isAccountStatus(*status))
+      return badParam("Status must be active, suspended or closed");
+    if (c.account.sid == c.caller.account_sid)
+      return errorReply(403, 20403,
+                        "Forbidden: an account's status is changed by its parent account");
+    if (c.account.status == "closed" && *status != "closed")
+      return badParam("A closed account cannot be reopened");
+    u.status = *status;
+  }
+  auto updated = store.accounts().update(c.account.sid, u);
+  if (!updated) return storeFailed(updated.error());
+  if (!*updated) return notFound(c.req.path());
+  auth.invalidate(c.account.sid);
+  JsonWriter w;
+  writeAccount(w, **updated, token(**updated));
+  return jsonReply(200, w.take());
+}
+
+HttpReply RestApi::Impl::balance(Ctx& c) {
+  if (c.req.method != "GET") return methodNotAllowed("GET");
+  if (auto denied = need(c, Permission::kBillingRead)) return *denied;
+  if (!c.params.empty()) return badParam("Unknown parameter " + c.params.front().first);
+  auto fresh = store.accounts().find(c.account.sid);  // not the cached copy: money moves
+  if (!fresh) return storeFailed(fresh.error());
+  if (!*fresh) return notFound(c.req.path());
+  JsonWriter w;
+  w.beginObject();
+  w.key("account_sid").string(c.account.sid);
+  w.key("balance").string(formatMillicents((*fresh)->balance_millicents));
+  w.key("currency").string((*fresh)->currency);
+  w.endObject();
+  return jsonReply(200, w.take());
+}
+
+HttpReply RestApi::Impl::usage(Ctx& c) {
+  if (c.req.method != "GET") return methodNotAllowed("GET");
+  if (auto denied = need(c, Permission::kBillingRead)) return *denied;
+  ApiError err;
+  auto page =
+      parsePaging(c.params, {"Category", "StartDate", "EndDate", "IncludeSubaccounts"}, &err);
+  if (!page) return errorReply(err);
+  int64_t start = c.account.created_at, end = c.now;
+  for (auto [name, field] : {std::pair{"StartDate", &start}, {"EndDate", &end}}) {
+    if (auto v = formValue(page->filters, name)) {
+      auto t = parseIsoDateTime(*v);
+      if (!t) return badParam(std::string(name) + ": " + t.error().reason);
+      *field = *t;
+    }
+  }
+  if (end < start) return badParam("EndDate is before StartDate");
+  // What is counted so far: the numbers held (calls and messages join with their parts).
+  struct Record {
+    std::string category, description, unit;
+    int64_t count;
+  };
+  std::vector<Record> records;
+  auto held = store.phoneNumbers().count(c.account.sid, {});
+  if (!held) return storeFailed(held.error());
+  records.push_back({"phonenumbers", "Phone Numbers", "numbers", *held});
+  auto category = formValue(page->filters, "Category");
+  std::erase_if(records, [&](const Record& r) { return category && r.category != *category; });
+  const int64_t first = std::min<int64_t>(page->offset(), int64_t(records.size()));
+  const int64_t last = std::min<int64_t>(first + page->page_size, int64_t(records.size()));
+  JsonWriter w;
+  writePage(w, c.base + "/Usage/Records.json", "usage_records", *page, size_t(last - first),
+            last < int64_t(records.size()), [&](JsonWriter& items) {
+              for (int64_t i = first; i < last; ++i) {
+                const Record& r = records[size_t(i)];
+                items.beginObject();
+                items.key("account_sid").string(c.account.sid);
+                items.key("api_version").string(kApiVersion);
+                items.key("as_of").string(isoDate(c.now));
+                items.key("category").string(r.category);
+                items.key("count").string(std::to_string(r.count));
+                items.key("count_unit").string(r.unit);
+                items.key("description").string(r.description);
+                items.key("start_date").string(isoDate(start));
+                items.key("end_date").string(isoDate(end));
+                items.key("price").string("0.00");
+                items.key("price_unit").string(common::toLower(c.account.currency));
+                items.key("usage").string(std::to_string(r.count));
+                items.key("usage_unit").string(r.unit);
+                items.key("uri").string(c.base + "/Usage/Records.json?Category=" + r.category);
+                items.key("subresource_uris").beginObject().endObject();
+                items.endObject();
+              }
+            });
+  return jsonReply(200, w.take());
+}
+
+HttpReply RestApi::Impl::keys(Ctx& c, std::string_view sid) {
+  const bool get = c.req.method == "GET";
+  if (auto denied = need(c, get ? Permission::kKeysRead : Permission::kKeysWrite)) return *denied;
+  auto& repo = store.apiAccess();
+  if (sid.empty()) {
+    if (get) {
+      ApiError err;
+      auto page = parsePaging(c.params, {}, &err);
+      if (!page) return errorReply(err);
+      auto rows = repo.listKeys(c.account.sid);
+      if (!rows) return storeFailed(rows.error());
+      const int64_t n = int64_t(rows->size());
+      const int64_t first = std::min(page->offset(), n),
+                    last = std::min(first + page->page_size, n);
+      JsonWriter w;
+      writePage(w, c.base + "/Keys.json", "keys", *page, size_t(last - first), last < n,
+                [&](JsonWriter& items) {
+                  for (int64_t i = first; i < last; ++i)
+                    writeKey(items, (*rows)[size_t(i)], nullptr);
+                });
+      return jsonReply(200, w.take());
+    }
+    if (c.req.method != "POST") return methodNotAllowed("GET, POST");
+    if (auto e = onlyParams(c, {"FriendlyName", "Role"})) return *e;
+    std::string name, role = param(c, "Role").value_or(c.caller.role);
+    if (auto e = nameParam(c, &name)) return *e;
+    if (!mayGrant(c.caller, role))
+      return errorReply(403, 20403, "Forbidden: cannot create a key with role '" + role + "'");
+    auto made = provisioning.createKey(c.account.sid, name, role, std::nullopt, c.now);
+    if (!made) return storeFailed(made.error());
+    JsonWriter w;
+    writeKey(w, made->key, &made->secret);
+    return jsonReply(201, w.take());
+  }
+  auto found = repo.findKey(sid);
+  if (!found) return storeFailed(found.error());
+  if (!*found || (*found)->account_sid != c.account.sid) return notFound(c.req.path());
+  if (get) {
+    JsonWriter w;
+    writeKey(w, **found, nullptr);
+    return jsonReply(200, w.take());
+  }
+  if (c.req.method != "DELETE") return methodNotAllowed("GET, DELETE");
+  auto gone = repo.removeKey(c.account.sid, sid);
+  if (!gone) return storeFailed(gone.error());
+  auth.invalidate(sid);
+  HttpReply r;
+  r.status = 204;
+  return r;
+}
+
+HttpReply RestApi::Impl::users(Ctx& c) {
+  const bool get = c.req.method == "GET";
+  if (auto denied = need(c, get ? Permission::kUsersRead : Permission::kUsersWrite)) return *denied;
+  if (get) {
+    ApiError err;
+    auto page = parsePaging(c.params, {}, &err);
+    if (!page) return errorReply(err);
+    auto rows = store.apiAccess().listUsers(c.account.sid);
+    if (!rows) return storeFailed(rows.error());
+    const int64_t n = int64_t(rows->size());
+    const int64_t first = std::min(page->offset(), n), last = std::min(first + page->page_size, n);
+    JsonWriter w;
+    writePage(w, c.base + "/Users.json", "users", *page, size_t(last - first), last < n,
+              [&](JsonWriter& items) {
+                for (int64_t i = first; i < last; ++i) writeUser(items, (*rows)[size_t(i)]);
+              });
+    return jsonReply(200, w.take());
+  }
+  if (c.req.method != "POST") return methodNotAllowed("GET, POST");
+  if (auto e = onlyParams(c, {"Email", "Role"})) return *e;
+  auto email = param(c, "Email");
+  auto role = param(c, "Role");
+  if (!email || email->empty() || email->find('@') == std::string::npos || email->size() > 254)
+    return badParam("Email is required (an address)");
+  if (!role || !store::isRole(*role))
+    return badParam("Role must be owner, admin, developer, billing or read-only");
+  if (!mayGrant(c.caller, *role))
+    return errorReply(403, 20403, "Forbidden: cannot create a user with role '" + *role + "'");
+  auto made = provisioning.createUser(c.account.sid, *email, *role, c.now);
+  if (!made) {
+    if (made.error().code == common::ErrorCode::kInvalidArgument)
+      return badParam(made.error().reason);
+    return storeFailed(made.error());
+  }
+  JsonWriter w;
+  w.beginObject();
+  w.key("user");
+  writeUser(w, made->first);
+  w.key("key");
+  writeKey(w, made->second.key, &made->second.secret);
+  w.endObject();
+  return jsonReply(201, w.take());
+}
+
+HttpReply RestApi::Impl::auditEvents(Ctx& c) {
+  if (c.req.method != "GET") return methodNotAllowed("GET");
+  if (auto denied = need(c, Permission::kAuditRead)) return *denied;
+  ApiError err;
+  auto page = parsePaging(c.params, {}, &err);
+  if (!page) return errorReply(err);
+  auto rows = store.auditLog().list(c.account.sid, page->offset(), page->page_size + 1);
+  if (!rows) return storeFailed(rows.error());
+  const bool more = int64_t(rows->size()) > page->page_size;
+  if (more) rows->pop_back();
+  JsonWriter w;
+  writePage(w, c.base + "/AuditEvents.json", "audit_events", *page, rows->size(), more,
+            [&](JsonWriter& items) {
+              for (const auto& e : *rows) {
+                items.beginObject();
+                items.key("id").integer(e.id);
+                items.key("date_created").string(rfc2822Date(e.at_ms / 1000));
+                items.key("timestamp_ms").integer(e.at_ms);
+                items.key("account_sid").string(e.account_sid);
+                items.key("principal").string(e.principal);
+                items.key("user_sid").optionalString(e.user_sid);
+                items.key("method").string(e.method);
+                items.key("path").string(e.path);
+                items.key("status").integer(e.status);
+                items.key("source").string(e.source);
+                items.endObject();
+              }
+            });
+  return jsonReply(200, w.take());
+}
+
+// `rest` is the path after "/2010-04-01/Accounts/{AC}/" (empty for the account itself).
+HttpReply RestApi::Impl::route(Ctx& c, std::string_view rest) {
+  auto sidIn = [&](std::string_view prefix,
+                   std::string_view sid_prefix) -> std::optional<std::string_view> {
+    // "<prefix>/<SID>.json"
+    if (rest.size() <= prefix.size() + 6 || rest.substr(0, prefix.size()) != prefix ||
+        rest[prefix.size()] != '/' || rest.substr(rest.size() - 5) != ".json")
+      return std::nullopt;
+    std::string_view sid = rest.substr(prefix.size() + 1, rest.size() - prefix.size() - 6);
+    if (sid.find('/') != std::string_view::npos) return std::nullopt;
+    // A malformed SID names nothing: the same 404 as an unknown one.
+    return store::isSid(sid, sid_prefix) ? sid : std::string_view("-");
+  };
+  if (rest.empty()) return accounts(c, c.account.sid);
+  if (rest == "IncomingPhoneNumbers.json") return numbers(c, "");
+  if (auto sid = sidIn("IncomingPhoneNumbers", "PN")) {
+    if (*sid == "-") return notFound(c.req.path());
+    return numbers(c, *sid);
+  }
+  if (rest == "Balance.json") return balance(c);
+  if (rest == "Usage/Records.json") return usage(c);
+  if (rest == "Keys.json") return keys(c, "");
+  if (auto sid = sidIn("Keys", "SK")) {
+    if (*sid == "-") return notFound(c.req.path());
+    return keys(c, *sid);
+  }
+  if (rest == "Users.json") return users(c);
+  if (rest == "AuditEvents.json") return auditEvents(c);
+  return notFound(c.req.path());
+}
+
+RestApi::RestApi(store::Store& store, const MasterKey& key, Options options)
+    : impl_(std::make_unique<Impl>(store, key, std::move(options))) {}
+
+RestApi::~RestApi() {
+  impl_->audit.stop();
+}
+
+HttpReply RestApi::protocolError(int status, std::string_view message) {
+  int code = status == 413 ? 20413 : status == 431 ? 20431 : 20001;
+  return errorReply(status, code, message);
+}
+
+void RestApi::flushAudit() {
+  impl_->audit.flush();
+}
+
+RestApi::Stats RestApi::stats() const {
+  return {impl_->requests.load(), impl_->auth.failures(), impl_->client_errors.load(),
+          impl_->server_errors.load()};
+}
+
+HttpReply RestApi::handle(HttpRequest& req) {
+  Impl& api = *impl_;
+  ++api.requests;
+  const auto at = std::chrono::system_clock::now();
+  std::string_view path = req.path();
+  Ctx c{req, {}, {}, {}, {}, api.now()};
+
+  auto finish = [&](HttpReply reply) {
+    if (reply.status >= 500)
+      ++api.server_errors;
+    else if (reply.status >= 400)
+      ++api.client_errors;
+    store::AuditEntry e;
+    e.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+    e.account_sid = c.account.sid.empty() ? c.caller.account_sid : c.account.sid;
+    e.principal = c.caller.principal;
+    e.user_sid = c.caller.user_sid;
+    e.method = req.method;
+    e.path = std::string(path.substr(0, 2048));
+    e.status = reply.status;
+    e.source = req.peer;
+    api.audit.record(std::move(e));
+    return reply;
+  };
+
+  if (path.substr(0, kPrefix.size()) != kPrefix) return finish(notFound(path));
+  Caller caller;
+  switch (api.auth.authenticate(req.authorization, &caller)) {
+    case AuthOutcome::kOk:
+      break;
+    case AuthOutcome::kUnavailable:
+      return finish(errorReply(503, 20503, "Service temporarily unavailable; try again"));
+    case AuthOutcome::kInactive: {
+      HttpReply r = errorReply(401, 20005, "The account is not active");
+      return finish(r);
+    }
+    case AuthOutcome::kMissing:
+    case AuthOutcome::kBadCredentials: {
+      // Failed attempts go to the log of the account they aimed at, for its owner to see.
+      std::string_view aimed = path.substr(std::min(path.size(), kAccountsPrefix.size()), 34);
+      if (path.substr(0, kAccountsPrefix.size()) == kAccountsPrefix && store::isSid(aimed, "AC"))
+        c.caller.account_sid = std::string(aimed);
+      c.caller.principal = presentedUser(req.authorization);
+      HttpReply r = errorReply(401, 20003, "Authenticate");
+      r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Switchboard\"");
+      r.delay = api.auth.failed(req.peer);
+      return finish(r);
+    }
+  }
+  c.caller = std::move(caller);
+
+  // The fields: a POST's form, or a GET's or DELETE's query.
+  std::string_view fields = req.query();
+  if (req.method == "POST") {
+    std::string_view type = req.content_type;
+    type = type.substr(0, type.find(';'));
+    if (!req.body.empty() &&
+        !common::iequals(common::trimLws(type), "application/x-www-form-urlencoded"))
+      return finish(
+          errorReply(415, 20001, "Content-Type must be application/x-www-form-urlencoded"));
+    fields = req.body;
+  } else if (req.method != "GET" && req.method != "DELETE") {
+    return finish(methodNotAllowed("GET, POST, DELETE"));
+  }
+  auto form = parseForm(fields);
+  if (!form) return finish(badParam("Malformed form: " + form.error().reason));
+  c.params = std::move(*form);
+
+  std::string_view rest = path.substr(kPrefix.size());
+  if (rest == "Accounts.json") return finish(api.accounts(c, ""));
+  constexpr std::string_view kAccounts = "Accounts/";
+  if (rest.substr(0, kAccounts.size()) != kAccounts) return finish(notFound(path));
+  rest.remove_prefix(kAccounts.size());
+  // "{AC}.json" or "{AC}/..."
+  size_t end = rest.find('/');
+  std::string_view sid = rest.substr(0, end);
+  std::string_view tail;
+  if (end == std::string_view::npos) {
+    if (sid.size() < 5 || sid.substr(sid.size() - 5) != ".json") return finish(notFound(path));
+    sid.remove_suffix(5);
+  } else {
+    tail = rest.substr(end + 1);
+    if (tail.empty()) return finish(notFound(path));
+  }
+  if (!store::isSid(sid, "AC")) return finish(notFound(path));
+  auto target = api.auth.reachable(c.caller, sid);
+  if (!target) return finish(storeFailed(target.error()));
+  if (!*target) return finish(notFound(path));
+  c.account = std::move(**target);
+  c.base = "/2010-04-01/Accounts/" + c.account.sid;
+  return finish(api.route(c, tail));
+}
+
+}  // namespace api

@@ -1,0 +1,59 @@
+// The Twilio-compatible REST API (2010-04-01): authentication, the permission check, the
+// account scope, the audit log and the resources, behind one HttpServer handler.
+//
+//   api::RestApi rest(store, master_key, {});
+//   api::HttpServer server(options, [&](api::HttpRequest& r) { return rest.handle(r); });
+//
+// Resources under /2010-04-01/Accounts/{AccountSid}/: IncomingPhoneNumbers, Balance,
+// Usage/Records, Keys, and Switchboard's Users and AuditEvents; the account itself at
+// /2010-04-01/Accounts/{AccountSid}.json and its subaccounts at /2010-04-01/Accounts.json.
+// An account the caller cannot reach, or a resource of one, is a 404 (never a 403 that
+// would tell it exists); a resource the caller's role does not allow is a 403 (20403).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "api/access_control.h"
+#include "api/audit_trail.h"
+#include "api/http_server.h"
+#include "api/provisioning.h"
+#include "store/store.h"
+
+namespace api {
+
+class RestApi {
+ public:
+  struct Options {
+    Authenticator::Options auth;
+    AuditTrail::Options audit;
+    std::function<int64_t()> now;  // unix seconds; empty = the system clock
+  };
+  RestApi(store::Store& store, const MasterKey& key, Options options);
+  ~RestApi();
+
+  // Thread-safe; blocks on the store.
+  HttpReply handle(HttpRequest& request);
+  // The answers HttpServer gives by itself (400, 413, 431), in the API's error shape.
+  static HttpReply protocolError(int status, std::string_view message);
+
+  // Writes queued audit entries (tests read the log right after a request).
+  void flushAudit();
+
+  struct Stats {
+    uint64_t requests = 0;
+    uint64_t auth_failures = 0;
+    uint64_t client_errors = 0;  // 4xx answers
+    uint64_t server_errors = 0;  // 5xx answers
+  };
+  Stats stats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace api

@@ -1,0 +1,209 @@
+#include "api/secrets.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "common/strings.h"
+
+namespace api {
+
+using common::ErrorCode;
+using common::makeError;
+
+namespace {
+
+constexpr size_t kNonceBytes = 12;
+constexpr size_t kTagBytes = 16;
+constexpr std::string_view kSealedPrefix = "v1:";
+constexpr std::string_view kHashScheme = "pbkdf2-sha256";
+
+void randomBytes(unsigned char* out, size_t n) {
+  // RAND_bytes fails only when the OS generator is unusable; nothing secret may be made then.
+  if (RAND_bytes(out, int(n)) != 1) std::abort();
+}
+
+std::string randomHex(size_t bytes) {
+  unsigned char buf[32];
+  randomBytes(buf, bytes);
+  std::string out;
+  common::appendHex(out, buf, bytes);
+  return out;
+}
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+const unsigned char* bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+bool constantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string base64Encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(in), int(in.size()));
+  out.resize(size_t(n));
+  return out;
+}
+
+common::Result<std::string> base64Decode(std::string_view in) {
+  if (in.size() % 4 != 0) return makeError(ErrorCode::kInvalidArgument, "base64: bad length");
+  std::string out(3 * in.size() / 4, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(in), int(in.size()));
+  if (n < 0) return makeError(ErrorCode::kInvalidArgument, "base64: bad character");
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  size_t pad = 0;
+  if (!in.empty() && in.back() == '=') ++pad;
+  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
+  out.resize(size_t(n) - pad);
+  return out;
+}
+
+common::Result<MasterKey> MasterKey::fromHex(std::string_view hex) {
+  MasterKey k;
+  if (hex.size() != 64)
+    return makeError(ErrorCode::kInvalidArgument, "master key: must be 64 hex digits");
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = common::hexValue(hex[2 * i]), lo = common::hexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return makeError(ErrorCode::kInvalidArgument, "master key: must be 64 hex digits");
+    k.key_[i] = static_cast<unsigned char>(hi * 16 + lo);
+  }
+  return k;
+}
+
+common::Result<MasterKey> MasterKey::load(std::string_view configured,
+                                          const std::string& data_dir) {
+  if (!configured.empty()) return fromHex(configured);
+  if (const char* env = std::getenv("SWITCHBOARD_MASTER_KEY"); env && *env) {
+    auto k = fromHex(env);
+    if (!k)
+      return makeError(ErrorCode::kInvalidArgument, "SWITCHBOARD_MASTER_KEY: " + k.error().reason);
+    return k;
+  }
+  const std::filesystem::path path = std::filesystem::path(data_dir) / "master.key";
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  // O_EXCL: two processes starting at once agree on whichever file was made first.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    std::string hex = randomHex(32) + "\n";
+    bool ok = ::write(fd, hex.data(), hex.size()) == ssize_t(hex.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+      std::filesystem::remove(path, ec);
+      return makeError(ErrorCode::kIo, "master key: cannot write " + path.string());
+    }
+  }
+  std::ifstream in(path);
+  std::string text;
+  if (!in || !std::getline(in, text))
+    return makeError(ErrorCode::kIo, "master key: cannot read " + path.string());
+  auto k = fromHex(common::trimLws(text));
+  if (!k) return makeError(ErrorCode::kInvalidArgument, path.string() + ": " + k.error().reason);
+  return k;
+}
+
+std::string MasterKey::seal(std::string_view plaintext, std::string_view associated) const {
+  std::string raw(kNonceBytes + plaintext.size() + kTagBytes, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(raw.data());
+  randomBytes(out, kNonceBytes);
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  bool ok =
+      ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), out) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes(associated), int(associated.size())) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), out + kNonceBytes, &len, bytes(plaintext),
+                        int(plaintext.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx.get(), out + kNonceBytes + len, &len) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, int(kTagBytes),
+                          out + kNonceBytes + plaintext.size()) == 1;
+  if (!ok) std::abort();  // only out of memory gets here
+  return std::string(kSealedPrefix) + base64Encode(raw);
+}
+
+common::Result<std::string> MasterKey::open(std::string_view sealed,
+                                            std::string_view associated) const {
+  auto bad = [] {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "sealed value does not open under this master key");
+  };
+  if (sealed.substr(0, kSealedPrefix.size()) != kSealedPrefix) return bad();
+  auto raw = base64Decode(sealed.substr(kSealedPrefix.size()));
+  if (!raw || raw->size() < kNonceBytes + kTagBytes) return bad();
+  const auto* in = bytes(*raw);
+  const size_t n = raw->size() - kNonceBytes - kTagBytes;
+  std::string plain(n, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(plain.data());
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  unsigned char tag[kTagBytes];
+  std::copy(in + kNonceBytes + n, in + kNonceBytes + n + kTagBytes, tag);
+  bool ok =
+      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), in) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(associated), int(associated.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), out, &len, in + kNonceBytes, int(n)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, int(kTagBytes), tag) == 1 &&
+      EVP_DecryptFinal_ex(ctx.get(), out + len, &len) == 1;
+  if (!ok) return bad();
+  return plain;
+}
+
+std::string hashSecret(std::string_view secret, uint32_t iterations) {
+  unsigned char salt[16];
+  randomBytes(salt, sizeof salt);
+  unsigned char out[32];
+  if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), salt, sizeof salt, int(iterations),
+                        EVP_sha256(), sizeof out, out) != 1)
+    std::abort();
+  return std::string(kHashScheme) + "$" + std::to_string(iterations) + "$" +
+         base64Encode({reinterpret_cast<char*>(salt), sizeof salt}) + "$" +
+         base64Encode({reinterpret_cast<char*>(out), sizeof out});
+}
+
+bool verifySecret(std::string_view secret, std::string_view hash) {
+  std::string_view parts[4];
+  for (size_t i = 0; i < 4; ++i) {
+    size_t dollar = i < 3 ? hash.find('$') : hash.size();
+    if (dollar == std::string_view::npos) return false;
+    parts[i] = hash.substr(0, dollar);
+    hash.remove_prefix(i < 3 ? dollar + 1 : dollar);
+  }
+  auto iterations = common::parseUint(parts[1], 10'000'000);
+  auto salt = base64Decode(parts[2]);
+  auto want = base64Decode(parts[3]);
+  if (parts[0] != kHashScheme || !iterations || *iterations == 0 || !salt || !want ||
+      want->empty() || want->size() > 64)
+    return false;
+  unsigned char got[64];
+  if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), bytes(*salt), int(salt->size()),
+                        int(*iterations), EVP_sha256(), int(want->size()), got) != 1)
+    return false;
+  return CRYPTO_memcmp(got, want->data(), want->size()) == 0;
+}
+
+std::string newSid(std::string_view prefix) {
+  return std::string(prefix) + randomHex(16);
+}
+
+std::string newToken() {
+  return randomHex(16);
+}
+
+}  // namespace api

@@ -1,0 +1,58 @@
+// The API's secrets: the master key that seals what must be read back (auth tokens, which
+// sign webhooks), slow hashes for what only has to be checked (API key secrets), and the
+// random SIDs and tokens themselves.
+//
+//   auto key = api::MasterKey::load(cfg.getString("api.master_key").value(), data_dir);
+//   std::string sealed = key->seal(token, account_sid);     // stored
+//   auto token2 = key->open(sealed, account_sid);           // == token
+//   std::string h = api::hashSecret(secret);                // stored
+//   bool ok = api::verifySecret(secret, h);
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace api {
+
+// AES-256-GCM under a 32-byte key. A sealed value is "v1:" + base64(nonce | ciphertext |
+// tag); the associated data (e.g. the row's SID) binds it to its row, so a sealed token
+// copied into another account does not open.
+class MasterKey {
+ public:
+  // 64 hex digits.
+  static common::Result<MasterKey> fromHex(std::string_view hex);
+  // `configured` (64 hex digits) when not empty; else the environment variable
+  // SWITCHBOARD_MASTER_KEY; else DATA_DIR/master.key, created (mode 0600, random) when absent.
+  // Every node sharing a database must use the same key.
+  static common::Result<MasterKey> load(std::string_view configured, const std::string& data_dir);
+
+  std::string seal(std::string_view plaintext, std::string_view associated) const;
+  // kInvalidArgument when the text is not a sealed value or was sealed under another key or
+  // associated data.
+  common::Result<std::string> open(std::string_view sealed, std::string_view associated) const;
+
+ private:
+  std::array<unsigned char, 32> key_{};
+};
+
+// PBKDF2-HMAC-SHA256 with a random salt: "pbkdf2-sha256$ITERATIONS$SALT_B64$HASH_B64".
+std::string hashSecret(std::string_view secret, uint32_t iterations = 100000);
+// Constant-time comparison; false for a malformed hash.
+bool verifySecret(std::string_view secret, std::string_view hash);
+
+// `prefix` + 32 lower-case hex digits from the OS's random generator (Twilio's SID shape).
+std::string newSid(std::string_view prefix);
+// 32 lower-case hex digits (an auth token or key secret: 128 random bits).
+std::string newToken();
+
+// Constant-time equality of two strings (the length is not secret).
+bool constantTimeEquals(std::string_view a, std::string_view b);
+
+std::string base64Encode(std::string_view bytes);
+common::Result<std::string> base64Decode(std::string_view text);
+
+}  // namespace api
