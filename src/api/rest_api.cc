@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/form.h"
+#include "api/internal/rest_context.h"
 #include "api/json_writer.h"
 #include "api/twilio_format.h"
 #include "common/log.h"
@@ -15,87 +16,12 @@
 
 namespace api {
 
+using namespace internal;  // NOLINT: the shared handler vocabulary
+
 namespace {
 
 constexpr std::string_view kPrefix = "/2010-04-01/";
 constexpr std::string_view kAccountsPrefix = "/2010-04-01/Accounts/";
-constexpr size_t kMaxFriendlyName = 64;
-
-// One API request on its way through: who asks, about which account, with which fields.
-struct Ctx {
-  HttpRequest& req;
-  Caller caller;
-  store::Account account;  // the account in the path (reachable by the caller)
-  std::string base;        // "/2010-04-01/Accounts/AC..."
-  FormParams params;       // the form of a POST, the query of a GET or DELETE
-  int64_t now = 0;
-};
-
-HttpReply jsonReply(int status, std::string body) {
-  HttpReply r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
-HttpReply notFound(std::string_view what) {
-  return errorReply(404, 20404, "The requested resource " + std::string(what) + " was not found");
-}
-
-HttpReply badParam(std::string_view message) {
-  return errorReply(400, 20001, message);
-}
-
-HttpReply storeFailed(const common::Error& e) {
-  SB_LOG(kError, "api: store: " + e.reason);
-  return errorReply(503, 20503, "Service temporarily unavailable; try again");
-}
-
-// The form fields a request may carry; an unknown one is a 400 naming it.
-std::optional<HttpReply> onlyParams(const Ctx& c, const std::vector<std::string_view>& allowed) {
-  for (const auto& [name, value] : c.params) {
-    bool known = false;
-    for (std::string_view a : allowed) known |= name == a;
-    if (!known) return badParam("Unknown parameter " + name);
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> param(const Ctx& c, std::string_view name) {
-  if (auto v = formValue(c.params, name)) return std::string(*v);
-  return std::nullopt;
-}
-
-// Reads a URL parameter into `field`; an error reply when it is not an http(s) URL.
-std::optional<HttpReply> urlParam(const Ctx& c, std::string_view name, std::string* field) {
-  auto v = param(c, name);
-  if (!v) return std::nullopt;
-  if (!v->empty() && !isWebhookUrl(*v))
-    return errorReply(400, 21205, std::string(name) + " is not a valid URL: " + *v);
-  *field = *v;
-  return std::nullopt;
-}
-
-std::optional<HttpReply> methodParam(const Ctx& c, std::string_view name, std::string* field) {
-  auto v = param(c, name);
-  if (!v) return std::nullopt;
-  std::string m = *v;
-  for (char& ch : m) ch = char(std::toupper(static_cast<unsigned char>(ch)));
-  if (m != "GET" && m != "POST")
-    return badParam(std::string(name) + " must be GET or POST, not " + *v);
-  *field = m;
-  return std::nullopt;
-}
-
-std::optional<HttpReply> nameParam(const Ctx& c, std::string* field) {
-  auto v = param(c, "FriendlyName");
-  if (!v) return std::nullopt;
-  if (v->size() > kMaxFriendlyName)
-    return badParam("FriendlyName is longer than " + std::to_string(kMaxFriendlyName) +
-                    " characters");
-  *field = *v;
-  return std::nullopt;
-}
 
 void writeAccount(JsonWriter& w, const store::Account& a, const std::string& token) {
   const std::string uri = "/2010-04-01/Accounts/" + a.sid;
@@ -205,6 +131,7 @@ bool mayGrant(const Caller& caller, std::string_view role) {
 struct RestApi::Impl {
   Impl(store::Store& s, const MasterKey& k, Options o)
       : store(s),
+        key(k),
         options(std::move(o)),
         auth(s.accounts(), s.apiAccess(), k, options.auth),
         audit(s.auditLog(), options.audit),
@@ -227,31 +154,13 @@ struct RestApi::Impl {
   HttpReply auditEvents(Ctx& c);
 
   store::Store& store;
+  const MasterKey& key;
   const Options options;
   Authenticator auth;
   AuditTrail audit;
   Provisioning provisioning;
   std::atomic<uint64_t> requests{0}, client_errors{0}, server_errors{0};
 };
-
-namespace {
-
-HttpReply methodNotAllowed(std::string_view allow) {
-  HttpReply r =
-      errorReply(405, 20004, "Method not allowed; this resource takes " + std::string(allow));
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
-}
-
-// The permission the method needs: reading for GET, `write` otherwise.
-std::optional<HttpReply> need(const Ctx& c, Permission p) {
-  if (allows(c.caller.role, p)) return std::nullopt;
-  return errorReply(403, 20403,
-                    std::string("Forbidden: the role '") + c.caller.role + "' does not grant " +
-                        permissionName(p));
-}
-
-}  // namespace
 
 HttpReply RestApi::Impl::numbers(Ctx& c, std::string_view sid) {
   const bool get = c.req.method == "GET";
@@ -371,9 +280,7 @@ HttpReply RestApi::Impl::numbers(Ctx& c, std::string_view sid) {
     auto gone = repo.remove(c.account.sid, sid);
     if (!gone) return storeFailed(gone.error());
     if (!*gone) return notFound(c.req.path());
-    HttpReply r;
-    r.status = 204;
-    return r;
+    return noContent();
   }
   if (c.req.method != "POST") return methodNotAllowed("GET, POST, DELETE");
   if (auto e = onlyParams(c, kWritable)) return *e;
@@ -516,13 +423,12 @@ HttpReply RestApi::Impl::usage(Ctx& c) {
   records.push_back({"phonenumbers", "Phone Numbers", "numbers", *held});
   auto category = formValue(page->filters, "Category");
   std::erase_if(records, [&](const Record& r) { return category && r.category != *category; });
-  const int64_t first = std::min<int64_t>(page->offset(), int64_t(records.size()));
-  const int64_t last = std::min<int64_t>(first + page->page_size, int64_t(records.size()));
+  auto [first, last] = pageSlice(*page, records.size());
   JsonWriter w;
-  writePage(w, c.base + "/Usage/Records.json", "usage_records", *page, size_t(last - first),
-            last < int64_t(records.size()), [&](JsonWriter& items) {
-              for (int64_t i = first; i < last; ++i) {
-                const Record& r = records[size_t(i)];
+  writePage(w, c.base + "/Usage/Records.json", "usage_records", *page, last - first,
+            last < records.size(), [&](JsonWriter& items) {
+              for (size_t i = first; i < last; ++i) {
+                const Record& r = records[i];
                 items.beginObject();
                 items.key("account_sid").string(c.account.sid);
                 items.key("api_version").string(kApiVersion);
@@ -556,14 +462,11 @@ HttpReply RestApi::Impl::keys(Ctx& c, std::string_view sid) {
       if (!page) return errorReply(err);
       auto rows = repo.listKeys(c.account.sid);
       if (!rows) return storeFailed(rows.error());
-      const int64_t n = int64_t(rows->size());
-      const int64_t first = std::min(page->offset(), n),
-                    last = std::min(first + page->page_size, n);
+      auto [first, last] = pageSlice(*page, rows->size());
       JsonWriter w;
-      writePage(w, c.base + "/Keys.json", "keys", *page, size_t(last - first), last < n,
+      writePage(w, c.base + "/Keys.json", "keys", *page, last - first, last < rows->size(),
                 [&](JsonWriter& items) {
-                  for (int64_t i = first; i < last; ++i)
-                    writeKey(items, (*rows)[size_t(i)], nullptr);
+                  for (size_t i = first; i < last; ++i) writeKey(items, (*rows)[i], nullptr);
                 });
       return jsonReply(200, w.take());
     }
@@ -591,9 +494,7 @@ HttpReply RestApi::Impl::keys(Ctx& c, std::string_view sid) {
   auto gone = repo.removeKey(c.account.sid, sid);
   if (!gone) return storeFailed(gone.error());
   auth.invalidate(sid);
-  HttpReply r;
-  r.status = 204;
-  return r;
+  return noContent();
 }
 
 HttpReply RestApi::Impl::users(Ctx& c) {
@@ -605,12 +506,11 @@ HttpReply RestApi::Impl::users(Ctx& c) {
     if (!page) return errorReply(err);
     auto rows = store.apiAccess().listUsers(c.account.sid);
     if (!rows) return storeFailed(rows.error());
-    const int64_t n = int64_t(rows->size());
-    const int64_t first = std::min(page->offset(), n), last = std::min(first + page->page_size, n);
+    auto [first, last] = pageSlice(*page, rows->size());
     JsonWriter w;
-    writePage(w, c.base + "/Users.json", "users", *page, size_t(last - first), last < n,
+    writePage(w, c.base + "/Users.json", "users", *page, last - first, last < rows->size(),
               [&](JsonWriter& items) {
-                for (int64_t i = first; i < last; ++i) writeUser(items, (*rows)[size_t(i)]);
+                for (size_t i = first; i < last; ++i) writeUser(items, (*rows)[i]);
               });
     return jsonReply(200, w.take());
   }
@@ -673,16 +573,8 @@ HttpReply RestApi::Impl::auditEvents(Ctx& c) {
 
 // `rest` is the path after "/2010-04-01/Accounts/{AC}/" (empty for the account itself).
 HttpReply RestApi::Impl::route(Ctx& c, std::string_view rest) {
-  auto sidIn = [&](std::string_view prefix,
-                   std::string_view sid_prefix) -> std::optional<std::string_view> {
-    // "<prefix>/<SID>.json"
-    if (rest.size() <= prefix.size() + 6 || rest.substr(0, prefix.size()) != prefix ||
-        rest[prefix.size()] != '/' || rest.substr(rest.size() - 5) != ".json")
-      return std::nullopt;
-    std::string_view sid = rest.substr(prefix.size() + 1, rest.size() - prefix.size() - 6);
-    if (sid.find('/') != std::string_view::npos) return std::nullopt;
-    // A malformed SID names nothing: the same 404 as an unknown one.
-    return store::isSid(sid, sid_prefix) ? sid : std::string_view("-");
+  auto sidIn = [&](std::string_view prefix, std::string_view sid_prefix) {
+    return sidSegment(rest, prefix, sid_prefix);
   };
   if (rest.empty()) return accounts(c, c.account.sid);
   if (rest == "IncomingPhoneNumbers.json") return numbers(c, "");
@@ -699,6 +591,9 @@ HttpReply RestApi::Impl::route(Ctx& c, std::string_view rest) {
   }
   if (rest == "Users.json") return users(c);
   if (rest == "AuditEvents.json") return auditEvents(c);
+  constexpr std::string_view kSip = "SIP/";
+  if (rest.substr(0, kSip.size()) == kSip)
+    return sipResources(store, key, c, rest.substr(kSip.size()));
   return notFound(c.req.path());
 }
 

@@ -1,0 +1,69 @@
+// What every REST resource handler shares (rest_api.cc and the resource files beside it):
+// the request on its way through, the checks on its fields, and the replies for the common
+// failures. Internal to the api part.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "api/access_control.h"
+#include "api/http_server.h"
+#include "api/secrets.h"
+#include "api/twilio_format.h"
+#include "api/webhook_signature.h"
+#include "common/result.h"
+#include "store/accounts.h"
+#include "store/store.h"
+
+namespace api::internal {
+
+inline constexpr size_t kMaxFriendlyName = 64;
+
+// One API request on its way through: who asks, about which account, with which fields.
+struct Ctx {
+  HttpRequest& req;
+  Caller caller;
+  store::Account account;  // the account in the path (reachable by the caller)
+  std::string base;        // "/2010-04-01/Accounts/AC..."
+  FormParams params;       // the form of a POST, the query of a GET or DELETE
+  int64_t now = 0;
+};
+
+HttpReply jsonReply(int status, std::string body);
+HttpReply noContent();  // 204, the answer to a delete
+HttpReply notFound(std::string_view what);
+HttpReply badParam(std::string_view message);        // 400, code 20001
+HttpReply storeFailed(const common::Error& e);       // logged; 503, code 20503
+HttpReply methodNotAllowed(std::string_view allow);  // 405 with Allow
+// 403 (20403) when the caller's role does not grant `p`.
+std::optional<HttpReply> need(const Ctx& c, Permission p);
+
+// The form fields a request may carry; an unknown one is a 400 naming it.
+std::optional<HttpReply> onlyParams(const Ctx& c, const std::vector<std::string_view>& allowed);
+std::optional<std::string> param(const Ctx& c, std::string_view name);
+// Reads a webhook URL parameter into `field` (empty clears it); 400 21205 when not a URL.
+std::optional<HttpReply> urlParam(const Ctx& c, std::string_view name, std::string* field);
+// GET or POST (any case) into `field` as upper case; 400 otherwise.
+std::optional<HttpReply> methodParam(const Ctx& c, std::string_view name, std::string* field);
+// FriendlyName (at most kMaxFriendlyName bytes) into `field`.
+std::optional<HttpReply> nameParam(const Ctx& c, std::string* field);
+// A boolean parameter ("true"/"false", any case) into `field`; 400 otherwise.
+std::optional<HttpReply> boolParam(const Ctx& c, std::string_view name, bool* field);
+
+// The rows [first, last) of an in-memory list of `n` that a page shows.
+std::pair<size_t, size_t> pageSlice(const PageRequest& page, size_t n);
+
+// "{prefix}/{SID}.json" after `rest`'s start: the SID when it has the form, "-" when the
+// segment is there but not a SID of `sid_prefix` (a 404), nullopt when `rest` is not that
+// shape at all.
+std::optional<std::string_view> sidSegment(std::string_view rest, std::string_view prefix,
+                                           std::string_view sid_prefix);
+
+// SIP Domains and Credential Lists (rest_sip.cc); `rest` is the path after "SIP/".
+HttpReply sipResources(store::Store& store, const MasterKey& key, Ctx& c, std::string_view rest);
+
+}  // namespace api::internal
