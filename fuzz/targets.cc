@@ -3,6 +3,13 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
+#include "api/access_control.h"
+#include "api/form.h"
+#include "api/json_writer.h"
+#include "api/secrets.h"
+#include "api/twilio_format.h"
 #include "sdp/offer_answer.h"
 #include "sdp/sdp.h"
 #include "sip/auth.h"
@@ -198,6 +205,32 @@ void authHeader(const uint8_t* data, size_t size) {
     (void)ch->offersQop("auth");
     (void)ch->algorithm();
   }
+}
+
+void apiInput(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  // A form that parses re-encodes to one that parses to the same fields.
+  auto form = api::parseForm(in);
+  if (form) {
+    auto again = api::parseForm(api::encodeForm(*form));
+    require(again.has_value() && *again == *form);
+    for (const auto& [name, value] : *form) require(api::isUtf8(name) && api::isUtf8(value));
+  }
+  // Any UTF-8 text written by the JSON writer reads back as the same string.
+  if (api::isUtf8(in)) {
+    api::JsonWriter w;
+    w.beginObject();
+    w.key("v").string(in);
+    w.endObject();
+    auto doc = nlohmann::json::parse(w.take(), nullptr, false);
+    require(!doc.is_discarded() && doc["v"].get<std::string>() == in);
+  }
+  // Dates: what parses formats back to its own day.
+  if (auto t = api::parseIsoDateTime(in)) require(api::isoDate(*t) == in.substr(0, 10));
+  auto b64 = api::base64Decode(in);
+  if (b64) require(api::base64Encode(*b64).size() == in.size());
+  (void)api::presentedUser(in);
+  (void)api::isWebhookUrl(in);
 }
 
 }  // namespace fuzz

@@ -18,5 +18,8 @@ void sipUri(const uint8_t* data, size_t size);
 void sdpDocument(const uint8_t* data, size_t size);
 // Credentials and challenges: parse, every accessor, and a rebuilt digest value parses.
 void authHeader(const uint8_t* data, size_t size);
+// The REST API's text inputs: form bodies (parse, re-encode, parse), JSON string escaping
+// (read back by nlohmann), ISO dates, base64, Basic credentials and webhook URLs.
+void apiInput(const uint8_t* data, size_t size);
 
 }  // namespace fuzz

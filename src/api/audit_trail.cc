@@ -51,17 +51,21 @@ void AuditTrail::run() {
     batch.clear();
     lock.lock();
     done_generation_ = gen;
+    if (last && queue_.empty()) {
+      running_ = false;
+      flushed_.notify_all();
+      return;
+    }
     flushed_.notify_all();
-    if (last && queue_.empty()) return;
   }
 }
 
 void AuditTrail::flush() {
   std::unique_lock lock(mu_);
-  if (!thread_.joinable()) return;
+  if (!running_) return;
   const uint64_t gen = ++generation_;
   wake_.notify_one();
-  flushed_.wait(lock, [&] { return done_generation_ >= gen || !thread_.joinable(); });
+  flushed_.wait(lock, [&] { return done_generation_ >= gen || !running_; });
 }
 
 void AuditTrail::stop() {

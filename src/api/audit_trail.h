@@ -46,6 +46,7 @@ class AuditTrail {
   std::vector<store::AuditEntry> queue_;
   uint64_t generation_ = 0, done_generation_ = 0;
   bool stopping_ = false;
+  bool running_ = true;  // the writer thread has not finished
   uint64_t written_ = 0, failed_ = 0;
   std::thread thread_;
 };

@@ -1,5 +1,7 @@
 #include "api/provisioning.h"
 
+#include "common/strings.h"
+
 namespace api {
 
 using common::ErrorCode;
@@ -43,7 +45,7 @@ common::Result<std::pair<store::User, NewKey>> Provisioning::createUser(
   store::User u;
   u.sid = newSid("US");
   u.account_sid = account_sid;
-  u.email = email;
+  u.email = common::toLower(email);  // as the store keeps it
   u.role = role;
   u.created_at = u.updated_at = now;
   NewKey key = makeKey(account_sid, email, role, u.sid, now);

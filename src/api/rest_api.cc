@@ -301,8 +301,8 @@ HttpReply RestApi::Impl::accounts(Ctx& c, std::string_view rest) {
   const bool get = c.req.method == "GET";
   if (auto denied = need(c, get ? Permission::kAccountsRead : Permission::kAccountsWrite))
     return *denied;
-  // The token is shown to those who may manage credentials, as in the console.
-  const bool show_token = allows(c.caller.role, Permission::kKeysWrite);
+  // The auth token acts as the owner: it is shown only to a caller who is one already.
+  const bool show_token = mayGrant(c.caller, "owner");
   auto token = [&](const store::Account& a) {
     return show_token ? provisioning.authToken(a) : std::string();
   };
@@ -423,7 +423,8 @@ HttpReply RestApi::Impl::usage(Ctx& c) {
   records.push_back({"phonenumbers", "Phone Numbers", "numbers", *held});
   auto category = formValue(page->filters, "Category");
   std::erase_if(records, [&](const Record& r) { return category && r.category != *category; });
-  auto [first, last] = pageSlice(*page, records.size());
+  const auto slice = pageSlice(*page, records.size());
+  const size_t first = slice.first, last = slice.second;
   JsonWriter w;
   writePage(w, c.base + "/Usage/Records.json", "usage_records", *page, last - first,
             last < records.size(), [&](JsonWriter& items) {
@@ -462,7 +463,8 @@ HttpReply RestApi::Impl::keys(Ctx& c, std::string_view sid) {
       if (!page) return errorReply(err);
       auto rows = repo.listKeys(c.account.sid);
       if (!rows) return storeFailed(rows.error());
-      auto [first, last] = pageSlice(*page, rows->size());
+      const auto slice = pageSlice(*page, rows->size());
+      const size_t first = slice.first, last = slice.second;
       JsonWriter w;
       writePage(w, c.base + "/Keys.json", "keys", *page, last - first, last < rows->size(),
                 [&](JsonWriter& items) {
@@ -474,6 +476,8 @@ HttpReply RestApi::Impl::keys(Ctx& c, std::string_view sid) {
     if (auto e = onlyParams(c, {"FriendlyName", "Role"})) return *e;
     std::string name, role = param(c, "Role").value_or(c.caller.role);
     if (auto e = nameParam(c, &name)) return *e;
+    if (!store::isRole(role))
+      return badParam("Role must be owner, admin, developer, billing or read-only");
     if (!mayGrant(c.caller, role))
       return errorReply(403, 20403, "Forbidden: cannot create a key with role '" + role + "'");
     auto made = provisioning.createKey(c.account.sid, name, role, std::nullopt, c.now);
@@ -506,7 +510,8 @@ HttpReply RestApi::Impl::users(Ctx& c) {
     if (!page) return errorReply(err);
     auto rows = store.apiAccess().listUsers(c.account.sid);
     if (!rows) return storeFailed(rows.error());
-    auto [first, last] = pageSlice(*page, rows->size());
+    const auto slice = pageSlice(*page, rows->size());
+    const size_t first = slice.first, last = slice.second;
     JsonWriter w;
     writePage(w, c.base + "/Users.json", "users", *page, last - first, last < rows->size(),
               [&](JsonWriter& items) {
@@ -618,6 +623,20 @@ RestApi::Stats RestApi::stats() const {
           impl_->server_errors.load()};
 }
 
+namespace {
+
+// A refused attempt goes to the log of the account it aimed at, for its owner to see, with
+// the SID it presented (never the secret).
+void attributeFailure(Ctx& c) {
+  std::string_view path = c.req.path();
+  std::string_view aimed = path.substr(std::min(path.size(), kAccountsPrefix.size()), 34);
+  if (path.substr(0, kAccountsPrefix.size()) == kAccountsPrefix && store::isSid(aimed, "AC"))
+    c.caller.account_sid = std::string(aimed);
+  c.caller.principal = presentedUser(c.req.authorization);
+}
+
+}  // namespace
+
 HttpReply RestApi::handle(HttpRequest& req) {
   Impl& api = *impl_;
   ++api.requests;
@@ -650,17 +669,12 @@ HttpReply RestApi::handle(HttpRequest& req) {
       break;
     case AuthOutcome::kUnavailable:
       return finish(errorReply(503, 20503, "Service temporarily unavailable; try again"));
-    case AuthOutcome::kInactive: {
-      HttpReply r = errorReply(401, 20005, "The account is not active");
-      return finish(r);
-    }
+    case AuthOutcome::kInactive:
+      attributeFailure(c);
+      return finish(errorReply(401, 20005, "The account is not active"));
     case AuthOutcome::kMissing:
     case AuthOutcome::kBadCredentials: {
-      // Failed attempts go to the log of the account they aimed at, for its owner to see.
-      std::string_view aimed = path.substr(std::min(path.size(), kAccountsPrefix.size()), 34);
-      if (path.substr(0, kAccountsPrefix.size()) == kAccountsPrefix && store::isSid(aimed, "AC"))
-        c.caller.account_sid = std::string(aimed);
-      c.caller.principal = presentedUser(req.authorization);
+      attributeFailure(c);
       HttpReply r = errorReply(401, 20003, "Authenticate");
       r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Switchboard\"");
       r.delay = api.auth.failed(req.peer);

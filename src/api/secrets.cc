@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -64,14 +65,19 @@ std::string base64Encode(std::string_view in) {
 
 common::Result<std::string> base64Decode(std::string_view in) {
   if (in.size() % 4 != 0) return makeError(ErrorCode::kInvalidArgument, "base64: bad length");
+  // Strict: the alphabet, then at most two '=' at the end. (EVP_DecodeBlock alone would skip
+  // white space and accept "    " as a 3-byte value.)
+  size_t pad = 0;
+  while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
+  for (size_t i = 0; i + pad < in.size(); ++i) {
+    char c = in[i];
+    if (!(common::isAlpha(c) || common::isDigit(c) || c == '+' || c == '/'))
+      return makeError(ErrorCode::kInvalidArgument, "base64: bad character");
+  }
   std::string out(3 * in.size() / 4, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes(in), int(in.size()));
   if (n < 0) return makeError(ErrorCode::kInvalidArgument, "base64: bad character");
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') ++pad;
-  if (in.size() > 1 && in[in.size() - 2] == '=') ++pad;
-  out.resize(size_t(n) - pad);
+  out.resize(size_t(n) - pad);  // EVP_DecodeBlock counts the padding as zero bytes
   return out;
 }
 
@@ -100,16 +106,19 @@ common::Result<MasterKey> MasterKey::load(std::string_view configured,
   const std::filesystem::path path = std::filesystem::path(data_dir) / "master.key";
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
-  // O_EXCL: two processes starting at once agree on whichever file was made first.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) {
+  if (!std::filesystem::exists(path, ec)) {
+    // Written whole to a temporary file, then linked into place: link() fails if another
+    // process got there first (theirs is kept), and no reader ever sees a partial key.
+    const std::filesystem::path tmp =
+        path.string() + ".tmp." + std::to_string(::getpid()) + "." + randomHex(4);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return makeError(ErrorCode::kIo, "master key: cannot create " + tmp.string());
     std::string hex = randomHex(32) + "\n";
     bool ok = ::write(fd, hex.data(), hex.size()) == ssize_t(hex.size()) && ::fsync(fd) == 0;
     ::close(fd);
-    if (!ok) {
-      std::filesystem::remove(path, ec);
-      return makeError(ErrorCode::kIo, "master key: cannot write " + path.string());
-    }
+    if (ok && ::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) ok = false;
+    std::filesystem::remove(tmp, ec);
+    if (!ok) return makeError(ErrorCode::kIo, "master key: cannot write " + path.string());
   }
   std::ifstream in(path);
   std::string text;

@@ -70,11 +70,13 @@ std::string isoDate(int64_t t) {
 
 common::Result<int64_t> parseIsoDateTime(std::string_view s) {
   auto bad = [&] {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "'" + std::string(s) + "' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        "'" + std::string(s) + "' is not a date from 1970 on (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
   };
   auto y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
-  if (!y || !mo || !d || s[4] != '-' || s[7] != '-' || *mo < 1 || *mo > 12 || *d < 1 || *d > 31)
+  if (!y || *y < 1970 || !mo || !d || s[4] != '-' || s[7] != '-' || *mo < 1 || *mo > 12 || *d < 1 ||
+      *d > 31)
     return bad();
   int h = 0, mi = 0, se = 0;
   if (s.size() != 10) {

@@ -29,7 +29,8 @@ inline constexpr std::string_view kApiVersion = "2010-04-01";
 std::string rfc2822Date(int64_t unix_seconds);
 // "2025-11-22".
 std::string isoDate(int64_t unix_seconds);
-// Parses "2025-01-02T03:04:05Z" or "2025-01-02" (list filters) to unix seconds.
+// Parses "2025-01-02T03:04:05Z" or "2025-01-02" (list filters), years 1970 to 9999, to unix
+// seconds.
 common::Result<int64_t> parseIsoDateTime(std::string_view text);
 // Millicents (1/100000) as a decimal string with at least two decimals: 1234500 -> "12.345",
 // -750 -> "-0.0075", 0 -> "0.00".

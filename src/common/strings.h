@@ -45,8 +45,10 @@ inline constexpr bool isAlpha(char c) {
 inline constexpr bool isHexDigit(char c) {
   return isDigit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
+// The value of a hex digit, or -1 for any other character.
 inline constexpr int hexValue(char c) {
-  return isDigit(c) ? c - '0' : ((c | 0x20) - 'a' + 10);
+  if (isDigit(c)) return c - '0';
+  return isHexDigit(c) ? (c | 0x20) - 'a' + 10 : -1;
 }
 
 // Space or horizontal tab.

@@ -129,6 +129,56 @@ constexpr std::string_view kV7AuditTriggersPostgres =
     "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
     " FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();";
 
+// Migration 8: Twilio's SIP Domains and Credential Lists. The SD resource is a table of its
+// own beside sip_domains (the edge's: realm and mode, also written by operators), which it
+// claims by name; the edge's row holds the account. A credential keeps its password sealed
+// by the api's master key: HA1 depends on the realm of each domain the list is mapped to.
+// sip_credentials.derived_from is the CR sid of a row the store computed from a list (NULL
+// for the rows operators provision, which are never touched by the derivation).
+constexpr std::string_view kV8 =
+    "CREATE TABLE api_sip_domains ("
+    " sid TEXT PRIMARY KEY,"
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " domain_name TEXT NOT NULL REFERENCES sip_domains (domain),"
+    " friendly_name TEXT NOT NULL,"
+    " voice_url TEXT NOT NULL,"
+    " voice_method TEXT NOT NULL,"
+    " voice_fallback_url TEXT NOT NULL,"
+    " voice_fallback_method TEXT NOT NULL,"
+    " voice_status_callback_url TEXT NOT NULL,"
+    " voice_status_callback_method TEXT NOT NULL,"
+    " sip_registration INTEGER NOT NULL CHECK (sip_registration IN (0, 1)),"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX api_sip_domains_domain_name ON api_sip_domains (domain_name);"
+    "CREATE INDEX api_sip_domains_account_sid ON api_sip_domains (account_sid, created_at, sid);"
+    "CREATE TABLE sip_credential_lists ("
+    " sid TEXT PRIMARY KEY,"
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " friendly_name TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE INDEX sip_credential_lists_account_sid"
+    " ON sip_credential_lists (account_sid, created_at, sid);"
+    "CREATE TABLE sip_list_credentials ("
+    " sid TEXT PRIMARY KEY,"
+    " list_sid TEXT NOT NULL REFERENCES sip_credential_lists (sid),"
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " username TEXT NOT NULL,"
+    " password_sealed TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " UNIQUE (list_sid, username));"
+    "CREATE TABLE sip_domain_list_mappings ("
+    " domain_sid TEXT NOT NULL REFERENCES api_sip_domains (sid),"
+    " list_sid TEXT NOT NULL REFERENCES sip_credential_lists (sid),"
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " created_at BIGINT NOT NULL,"
+    " PRIMARY KEY (domain_sid, list_sid));"
+    "CREATE INDEX sip_domain_list_mappings_list_sid ON sip_domain_list_mappings (list_sid);"
+    "ALTER TABLE sip_credentials ADD COLUMN derived_from TEXT;"
+    "CREATE INDEX sip_credentials_derived_from ON sip_credentials (derived_from);";
+
 std::string concat(std::initializer_list<std::string_view> parts) {
   std::string out;
   for (std::string_view p : parts) out.append(p);
@@ -208,6 +258,7 @@ const std::vector<Migration>& builtinMigrations() {
       {6, "stateless sip routes",
        "ALTER TABLE sip_routes ADD COLUMN stateless INTEGER NOT NULL DEFAULT 0;"},
       {7, "accounts, users, api keys, phone numbers, audit log", {}, kV7Sqlite, kV7Postgres},
+      {8, "api sip domains, credential lists and the sip credentials derived from them", kV8},
   };
   return kMigrations;
 }

@@ -1,5 +1,7 @@
 #include "store/registrations.h"
 
+#include "common/strings.h"
+
 #include "store/internal/sql_repositories.h"
 
 namespace store {
@@ -19,13 +21,6 @@ std::string asciiLower(std::string_view s) {
 }  // namespace internal
 
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 common::Unexpected badAor(std::string_view uri, std::string_view why) {
   return makeError(ErrorCode::kInvalidArgument,
@@ -62,8 +57,8 @@ common::Result<std::string> normalizeAor(std::string_view uri) {
         user += userinfo[i];
         continue;
       }
-      int hi = i + 2 < userinfo.size() ? hexValue(userinfo[i + 1]) : -1;
-      int lo = i + 2 < userinfo.size() ? hexValue(userinfo[i + 2]) : -1;
+      int hi = i + 2 < userinfo.size() ? common::hexValue(userinfo[i + 1]) : -1;
+      int lo = i + 2 < userinfo.size() ? common::hexValue(userinfo[i + 2]) : -1;
       if (hi < 0 || lo < 0) return badAor(uri, "bad %-escape in user");
       user += char(hi * 16 + lo);
       i += 2;

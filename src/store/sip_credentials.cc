@@ -33,6 +33,8 @@ class SqlSipCredentials final : public SipCredentials {
  public:
   explicit SqlSipCredentials(Database& db) : db_(db) {}
 
+  // An upsert is an operator's (admin sip-user add): over a row derived from a credential
+  // list it takes the row over (derived_from NULL), and the operator's row wins from then on.
   common::Status upsert(const SipCredential& c) override {
     if (c.domain.empty() || c.username.empty())
       return makeError(ErrorCode::kInvalidArgument,
@@ -45,7 +47,7 @@ class SqlSipCredentials final : public SipCredentials {
                                    ") VALUES (?, ?, ?, ?, ?, ?)"
                                    " ON CONFLICT (domain, username) DO UPDATE SET"
                                    " ha1_md5 = excluded.ha1_md5, ha1_sha256 = excluded.ha1_sha256,"
-                                   " account_sid = excluded.account_sid";
+                                   " account_sid = excluded.account_sid, derived_from = NULL";
     auto n =
         db_.exec(sql, {internal::asciiLower(c.domain), c.username, internal::asciiLower(c.ha1_md5),
                        internal::asciiLower(c.ha1_sha256), nullable(c.account_sid), c.created_at});

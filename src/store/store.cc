@@ -31,6 +31,7 @@ common::Result<std::unique_ptr<Store>> Store::open(const std::string& url, Store
   s->api_access_ = internal::makeSqlApiAccess(*s->db_);
   s->audit_log_ = internal::makeSqlAuditLog(*s->db_);
   s->phone_numbers_ = internal::makeSqlPhoneNumbers(*s->db_);
+  s->sip_auth_lists_ = internal::makeSqlSipAuthLists(*s->db_);
   return s;
 }
 

@@ -23,6 +23,7 @@
 #include "store/migrations.h"
 #include "store/phone_numbers.h"
 #include "store/registrations.h"
+#include "store/sip_auth_lists.h"
 #include "store/sip_blocks.h"
 #include "store/sip_credentials.h"
 #include "store/sip_domains.h"
@@ -55,6 +56,7 @@ class Store {
   ApiAccess& apiAccess() { return *api_access_; }
   AuditLog& auditLog() { return *audit_log_; }
   PhoneNumbers& phoneNumbers() { return *phone_numbers_; }
+  SipAuthLists& sipAuthLists() { return *sip_auth_lists_; }
 
   // What open() did to the schema (applied is empty on a database already up to date).
   const MigrationReport& migrations() const { return report_; }
@@ -74,6 +76,7 @@ class Store {
   std::unique_ptr<ApiAccess> api_access_;
   std::unique_ptr<AuditLog> audit_log_;
   std::unique_ptr<PhoneNumbers> phone_numbers_;
+  std::unique_ptr<SipAuthLists> sip_auth_lists_;
 };
 
 }  // namespace store

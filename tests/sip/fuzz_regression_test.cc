@@ -35,7 +35,8 @@ struct Target {
 constexpr Target kTargets[] = {{"sip", fuzz::sipMessage},
                                {"uri", fuzz::sipUri},
                                {"sdp", fuzz::sdpDocument},
-                               {"auth", fuzz::authHeader}};
+                               {"auth", fuzz::authHeader},
+                               {"api", fuzz::apiInput}};
 
 TEST(FuzzRegressions, SavedCrashers) {
   size_t total = 0;

@@ -85,7 +85,9 @@ std::optional<HttpReply> methodParam(const Ctx& c, std::string_view name, std::s
 std::optional<HttpReply> nameParam(const Ctx& c, std::string* field) {
   auto v = param(c, "FriendlyName");
   if (!v) return std::nullopt;
-  if (v->size() > kMaxFriendlyName)
+  size_t characters = 0;  // UTF-8 (checked when the form was parsed): count the lead bytes
+  for (char ch : *v) characters += (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
+  if (characters > kMaxFriendlyName)
     return badParam("FriendlyName is longer than " + std::to_string(kMaxFriendlyName) +
                     " characters");
   *field = *v;

@@ -49,7 +49,7 @@ std::optional<std::string> param(const Ctx& c, std::string_view name);
 std::optional<HttpReply> urlParam(const Ctx& c, std::string_view name, std::string* field);
 // GET or POST (any case) into `field` as upper case; 400 otherwise.
 std::optional<HttpReply> methodParam(const Ctx& c, std::string_view name, std::string* field);
-// FriendlyName (at most kMaxFriendlyName bytes) into `field`.
+// FriendlyName (at most kMaxFriendlyName characters) into `field`.
 std::optional<HttpReply> nameParam(const Ctx& c, std::string* field);
 // A boolean parameter ("true"/"false", any case) into `field`; 400 otherwise.
 std::optional<HttpReply> boolParam(const Ctx& c, std::string_view name, bool* field);

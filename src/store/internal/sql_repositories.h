@@ -9,6 +9,7 @@
 #include "store/db.h"
 #include "store/phone_numbers.h"
 #include "store/registrations.h"
+#include "store/sip_auth_lists.h"
 #include "store/sip_blocks.h"
 #include "store/sip_credentials.h"
 #include "store/sip_domains.h"
@@ -25,6 +26,7 @@ std::unique_ptr<Accounts> makeSqlAccounts(Database& db);
 std::unique_ptr<ApiAccess> makeSqlApiAccess(Database& db);
 std::unique_ptr<AuditLog> makeSqlAuditLog(Database& db);
 std::unique_ptr<PhoneNumbers> makeSqlPhoneNumbers(Database& db);
+std::unique_ptr<SipAuthLists> makeSqlSipAuthLists(Database& db);
 
 // kInvalidArgument unless 0 <= offset and 0 <= limit (the paged list queries).
 common::Status checkPage(int64_t offset, int64_t limit);

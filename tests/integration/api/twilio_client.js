@@ -273,6 +273,147 @@ check('audit: every request is logged, owners read it', async () => {
   assert.deepStrictEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
 });
 
+// SIP Domains and Credential Lists. SIP_DOMAIN, SIP_USER and SIP_PASSWORD (optional, set by
+// api_twilio.sh) name a domain and user the last check leaves provisioned, for a REGISTER
+// through the running edge after this script.
+const sipPath = (rest) => `/2010-04-01/Accounts/${AC}/SIP/${rest}`;
+
+check('sip domains: create (201, SD, lower-cased), fetch, list, update, unique names', async () => {
+  const name = `Pbx-${uniq}.Example.com`;
+  const d = await client.sip.domains.create({
+    domainName: name, friendlyName: 'office pbx', voiceUrl: 'https://example.com/sip-voice', voiceMethod: 'get', sipRegistration: true,
+  });
+  assert.match(d.sid, SID('SD'));
+  assert.strictEqual(d.domainName, name.toLowerCase());
+  assert.strictEqual(d.friendlyName, 'office pbx');
+  assert.strictEqual(d.voiceUrl, 'https://example.com/sip-voice');
+  assert.strictEqual(d.voiceMethod, 'GET');
+  assert.strictEqual(d.sipRegistration, true);
+  assert.strictEqual(d.accountSid, AC);
+  assert.strictEqual(d.uri, `/2010-04-01/Accounts/${AC}/SIP/Domains/${d.sid}.json`);
+  state.sipDomain = d.sid;
+  const r = await raw('GET', sipPath(`Domains/${d.sid}.json`));
+  assert.strictEqual(r.status, 200);
+  assert.match(r.json.date_created, RFC2822);
+  for (const k of ['account_sid', 'api_version', 'auth_type', 'date_created', 'date_updated', 'domain_name', 'friendly_name', 'sid', 'uri',
+    'voice_fallback_method', 'voice_fallback_url', 'voice_method', 'voice_status_callback_method', 'voice_status_callback_url', 'voice_url',
+    'subresource_uris', 'sip_registration', 'emergency_calling_enabled', 'secure', 'byoc_trunk_sid', 'emergency_caller_sid'])
+    assert.ok(k in r.json, `domain has no ${k}`);
+  assert.strictEqual(r.json.voice_fallback_url, null);
+  const created = await raw('POST', sipPath('Domains.json'), { body: `DomainName=raw-${uniq}.example.com` });
+  assert.strictEqual(created.status, 201);
+  const all = await client.sip.domains.list({ pageSize: 1 });
+  assert.deepStrictEqual(all.map((x) => x.sid).sort(), [d.sid, created.json.sid].sort());
+  const u = await client.sip.domains(d.sid).update({ friendlyName: 'renamed pbx', voiceFallbackUrl: 'https://example.com/fb' });
+  assert.strictEqual(u.friendlyName, 'renamed pbx');
+  assert.strictEqual(u.voiceFallbackUrl, 'https://example.com/fb');
+  assert.strictEqual(u.voiceUrl, 'https://example.com/sip-voice', 'an update keeps what it did not name');
+  // Unique across accounts, whatever the case; host names only; unknown parameters refused.
+  const other = clientFor(env('OTHER_SID'), env('OTHER_TOKEN'));
+  const taken = await rejects(other.sip.domains.create({ domainName: name.toUpperCase() }), 400);
+  assert.match(taken.message, /already in use/);
+  await rejects(client.sip.domains.create({ domainName: 'not a host!' }), 400);
+  await rejects(client.sip.domains.create({ domainName: '10.1.2.3' }), 400);
+  const noName = await raw('POST', sipPath('Domains.json'), { body: 'FriendlyName=no%20name' });
+  assert.strictEqual(noName.status, 400);
+  assert.match(noName.json.message, /DomainName is required/);
+  const unknown = await raw('POST', sipPath('Domains.json'), { body: `DomainName=x-${uniq}.example.com&Colour=blue` });
+  assert.strictEqual(unknown.status, 400);
+  assert.match(unknown.json.message, /Colour/);
+  assert.strictEqual(await client.sip.domains(created.json.sid).remove(), true);
+  await rejects(client.sip.domains(created.json.sid).fetch(), 404, 20404);
+});
+
+check('sip credential lists and credentials: password rule, the password never comes back', async () => {
+  const cl = await client.sip.credentialLists.create({ friendlyName: 'staff' });
+  assert.match(cl.sid, SID('CL'));
+  assert.strictEqual(cl.friendlyName, 'staff');
+  assert.strictEqual(cl.uri, `/2010-04-01/Accounts/${AC}/SIP/CredentialLists/${cl.sid}.json`);
+  state.sipList = cl.sid;
+  const noName = await raw('POST', sipPath('CredentialLists.json'), { body: '' });
+  assert.strictEqual(noName.status, 400);
+  assert.match(noName.json.message, /FriendlyName is required/);
+  const creds = client.sip.credentialLists(cl.sid).credentials;
+  for (const weak of ['Short1a', 'alllowercase1234', 'ALLUPPERCASE1234', 'NoDigitsAtAllHere'])
+    await rejects(creds.create({ username: 'weak', password: weak }), 400);
+  const cr = await creds.create({ username: 'alice', password: 'Alice1234567' });
+  assert.match(cr.sid, SID('CR'));
+  assert.strictEqual(cr.username, 'alice');
+  assert.strictEqual(cr.credentialListSid, cl.sid);
+  const r = await raw('GET', sipPath(`CredentialLists/${cl.sid}/Credentials/${cr.sid}.json`));
+  assert.strictEqual(r.status, 200);
+  assert.ok(!('password' in r.json), 'the password is never returned');
+  assert.ok(!r.text.includes('Alice1234567'));
+  assert.strictEqual(r.json.uri, `/2010-04-01/Accounts/${AC}/SIP/CredentialLists/${cl.sid}/Credentials/${cr.sid}.json`);
+  const dup = await rejects(creds.create({ username: 'alice', password: 'Alice1234567' }), 400);
+  assert.match(dup.message, /alice/);
+  const bob = await creds.create({ username: 'bob', password: 'Bob123456789' });
+  assert.deepStrictEqual((await creds.list()).map((x) => x.username).sort(), ['alice', 'bob']);
+  const upd = await creds(cr.sid).update({ password: 'Alice7654321' });
+  assert.strictEqual(upd.sid, cr.sid);
+  await rejects(creds(cr.sid).update({ password: 'weak' }), 400);
+  assert.strictEqual(await creds(bob.sid).remove(), true);
+  await rejects(creds(bob.sid).fetch(), 404, 20404);
+  const renamed = await client.sip.credentialLists(cl.sid).update({ friendlyName: 'staff 2' });
+  assert.strictEqual(renamed.friendlyName, 'staff 2');
+  assert.ok((await client.sip.credentialLists.list()).some((x) => x.sid === cl.sid));
+});
+
+check('sip mappings: create, list, fetch, the Auth/Calls and Auth/Registrations aliases, remove', async () => {
+  const sd = state.sipDomain, cl = state.sipList;
+  const m = await client.sip.domains(sd).credentialListMappings.create({ credentialListSid: cl });
+  assert.strictEqual(m.sid, cl);
+  assert.strictEqual(m.domainSid, sd);
+  assert.strictEqual(m.friendlyName, 'staff 2');
+  assert.deepStrictEqual((await client.sip.domains(sd).credentialListMappings.list()).map((x) => x.sid), [cl]);
+  assert.strictEqual((await client.sip.domains(sd).credentialListMappings(cl).fetch()).sid, cl);
+  const calls = await client.sip.domains(sd).auth.calls.credentialListMappings.list();
+  assert.deepStrictEqual(calls.map((x) => x.sid), [cl]);
+  const regs = await client.sip.domains(sd).auth.registrations.credentialListMappings(cl).fetch();
+  assert.strictEqual(regs.sid, cl);
+  await rejects(client.sip.domains(sd).credentialListMappings.create({ credentialListSid: cl }), 400);
+  const d = await raw('GET', sipPath(`Domains/${sd}.json`));
+  assert.strictEqual(d.json.auth_type, 'CREDENTIAL_LIST');
+  assert.strictEqual(await client.sip.domains(sd).auth.calls.credentialListMappings(cl).remove(), true);
+  await rejects(client.sip.domains(sd).credentialListMappings(cl).fetch(), 404, 20404);
+  const again = await client.sip.domains(sd).auth.registrations.credentialListMappings.create({ credentialListSid: cl });
+  assert.strictEqual(again.sid, cl);
+});
+
+check("sip: another account's SD, CL and CR are 404; read-only may read, not write", async () => {
+  const other = clientFor(env('OTHER_SID'), env('OTHER_TOKEN'));
+  const sd = state.sipDomain, cl = state.sipList;
+  await rejects(other.sip.domains(sd).fetch(), 404, 20404);
+  await rejects(other.sip.domains(sd).update({ friendlyName: 'mine' }), 404, 20404);
+  await rejects(other.sip.domains(sd).remove(), 404, 20404);
+  await rejects(other.sip.credentialLists(cl).fetch(), 404, 20404);
+  await rejects(other.sip.credentialLists(cl).credentials.list(), 404, 20404);
+  await rejects(other.sip.credentialLists(cl).credentials.create({ username: 'eve', password: 'Eve123456789' }), 404, 20404);
+  const theirList = await other.sip.credentialLists.create({ friendlyName: 'theirs' });
+  await rejects(client.sip.credentialLists(theirList.sid).fetch(), 404, 20404);
+  await rejects(client.sip.domains(sd).credentialListMappings.create({ credentialListSid: theirList.sid }), 404);
+  await rejects(client.api.v2010.accounts(env('OTHER_SID')).sip.domains.list(), 404, 20404);
+  assert.strictEqual((await other.sip.domains.list()).length, 0);
+  const ro = clientFor(env('RO_KEY_SID'), env('RO_KEY_SECRET'), { accountSid: AC });
+  assert.ok((await ro.sip.domains.list()).some((x) => x.sid === sd));
+  await rejects(ro.sip.credentialLists.create({ friendlyName: 'nope' }), 403, 20403);
+  await rejects(ro.sip.domains(sd).remove(), 403, 20403);
+  assert.strictEqual(await other.sip.credentialLists(theirList.sid).remove(), true);
+});
+
+check('sip: delete a list and a domain; provision the user the edge check registers', async () => {
+  const tmp = await client.sip.credentialLists.create({ friendlyName: 'temporary' });
+  assert.strictEqual(await client.sip.credentialLists(tmp.sid).remove(), true);
+  await rejects(client.sip.credentialLists(tmp.sid).fetch(), 404, 20404);
+  assert.strictEqual(await client.sip.domains(state.sipDomain).remove(), true);
+  await rejects(client.sip.domains(state.sipDomain).credentialListMappings.list(), 404, 20404);
+  if (!process.env.SIP_DOMAIN) return;
+  const d = await client.sip.domains.create({ domainName: process.env.SIP_DOMAIN, sipRegistration: true });
+  const cl = await client.sip.credentialLists.create({ friendlyName: 'edge' });
+  await client.sip.credentialLists(cl.sid).credentials.create({ username: process.env.SIP_USER, password: process.env.SIP_PASSWORD });
+  await client.sip.domains(d.sid).credentialListMappings.create({ credentialListSid: cl.sid });
+});
+
 (async () => {
   let passed = 0, failed = 0;
   for (const c of checks) {

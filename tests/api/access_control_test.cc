@@ -1,0 +1,429 @@
+// Who may do what: the role table, Basic credentials of accounts (AC + auth token) and API
+// keys (SK + secret) checked against a real store, the account scope (itself and its
+// subaccounts), the caches and the slowdown of repeated failures.
+#include "api/access_control.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "api/provisioning.h"
+#include "common/strings.h"
+#include "store/store.h"
+
+namespace api {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view kHexKey =
+    "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+constexpr int64_t kNow = 1763805600;
+
+constexpr Permission kAllPermissions[] = {
+    Permission::kAccountsRead,  Permission::kAccountsWrite, Permission::kNumbersRead,
+    Permission::kNumbersWrite,  Permission::kBillingRead,   Permission::kKeysRead,
+    Permission::kKeysWrite,     Permission::kUsersRead,     Permission::kUsersWrite,
+    Permission::kAuditRead,     Permission::kSipRead,       Permission::kSipWrite,
+    Permission::kCallsRead,     Permission::kCallsWrite,    Permission::kMessagesRead,
+    Permission::kMessagesWrite,
+};
+
+constexpr Permission kWrites[] = {Permission::kAccountsWrite, Permission::kNumbersWrite,
+                                  Permission::kKeysWrite,     Permission::kUsersWrite,
+                                  Permission::kSipWrite,      Permission::kCallsWrite,
+                                  Permission::kMessagesWrite};
+
+std::string basic(std::string_view user, std::string_view password) {
+  return "Basic " + base64Encode(std::string(user) + ":" + std::string(password));
+}
+
+TEST(Permissions, OwnerHasEverything) {
+  for (Permission p : kAllPermissions) EXPECT_TRUE(allows("owner", p)) << permissionName(p);
+}
+
+TEST(Permissions, AdminHasAllButTheAuditLog) {
+  for (Permission p : kAllPermissions) {
+    EXPECT_EQ(allows("admin", p), p != Permission::kAuditRead) << permissionName(p);
+  }
+}
+
+TEST(Permissions, ReadOnlyReadsButNeverWrites) {
+  for (Permission p : kWrites) EXPECT_FALSE(allows("read-only", p)) << permissionName(p);
+  for (Permission p :
+       {Permission::kAccountsRead, Permission::kNumbersRead, Permission::kBillingRead,
+        Permission::kSipRead, Permission::kCallsRead, Permission::kMessagesRead})
+    EXPECT_TRUE(allows("read-only", p)) << permissionName(p);
+  // Credentials and the audit log are not "reading" a read-only user is given.
+  EXPECT_FALSE(allows("read-only", Permission::kKeysRead));
+  EXPECT_FALSE(allows("read-only", Permission::kUsersRead));
+  EXPECT_FALSE(allows("read-only", Permission::kAuditRead));
+}
+
+TEST(Permissions, BillingSeesBalanceAndNothingWritable) {
+  EXPECT_TRUE(allows("billing", Permission::kBillingRead));
+  EXPECT_TRUE(allows("billing", Permission::kAccountsRead));
+  EXPECT_TRUE(allows("billing", Permission::kNumbersRead));
+  for (Permission p : kWrites) EXPECT_FALSE(allows("billing", p)) << permissionName(p);
+  EXPECT_FALSE(allows("billing", Permission::kAuditRead));
+  EXPECT_FALSE(allows("billing", Permission::kKeysRead));
+}
+
+TEST(Permissions, DeveloperBuildsButDoesNotManageAccess) {
+  for (Permission p : {Permission::kNumbersWrite, Permission::kSipWrite, Permission::kCallsWrite,
+                       Permission::kMessagesWrite, Permission::kBillingRead})
+    EXPECT_TRUE(allows("developer", p)) << permissionName(p);
+  for (Permission p : {Permission::kAccountsWrite, Permission::kKeysRead, Permission::kKeysWrite,
+                       Permission::kUsersRead, Permission::kUsersWrite, Permission::kAuditRead})
+    EXPECT_FALSE(allows("developer", p)) << permissionName(p);
+}
+
+TEST(Permissions, UnknownRoleHasNothing) {
+  for (std::string_view role : {"", "Owner", "root", "owner ", "read_only"}) {
+    EXPECT_EQ(permissionsOf(role), 0u) << "'" << role << "'";
+    for (Permission p : kAllPermissions) EXPECT_FALSE(allows(role, p));
+  }
+}
+
+TEST(Permissions, RolesAreNested) {
+  // Each role's grants are a subset of the one above it (what "may grant" relies on).
+  auto subset = [](std::string_view a, std::string_view b) {
+    return (permissionsOf(a) & ~permissionsOf(b)) == 0;
+  };
+  EXPECT_TRUE(subset("admin", "owner"));
+  EXPECT_TRUE(subset("developer", "admin"));
+  EXPECT_TRUE(subset("billing", "admin"));
+  EXPECT_TRUE(subset("read-only", "admin"));
+  EXPECT_FALSE(subset("owner", "admin"));
+  EXPECT_FALSE(subset("developer", "billing"));
+}
+
+TEST(Permissions, NamesAreDistinct) {
+  std::set<std::string> names;
+  for (Permission p : kAllPermissions) names.insert(permissionName(p));
+  EXPECT_EQ(names.size(), std::size(kAllPermissions));
+  EXPECT_STREQ(permissionName(Permission::kAuditRead), "audit:read");
+  EXPECT_STREQ(permissionName(Permission::kNumbersWrite), "numbers:write");
+}
+
+TEST(PresentedUser, OnlySidShapedUsernames) {
+  const std::string ac = "AC0123456789abcdef0123456789abcdef";
+  const std::string sk = "SK0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(presentedUser(basic(ac, "secret")), ac);
+  EXPECT_EQ(presentedUser(basic(sk, "secret")), sk);
+  EXPECT_EQ(presentedUser("basic " + base64Encode(ac + ":x")), ac);  // scheme is case-blind
+  EXPECT_EQ(presentedUser(basic("admin", "hunter2")), "");
+  EXPECT_EQ(presentedUser(basic("US0123456789abcdef0123456789abcdef", "x")), "");
+  EXPECT_EQ(presentedUser("Bearer " + base64Encode(ac + ":x")), "");
+  EXPECT_EQ(presentedUser("Basic " + base64Encode(ac)), "");  // no colon
+  EXPECT_EQ(presentedUser("Basic !!!!"), "");
+  EXPECT_EQ(presentedUser(""), "");
+}
+
+// A store in a fresh temp dir and the accounts most tests use.
+class AuthenticatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sb_access_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter));
+    std::filesystem::remove_all(dir_);
+    auto s = store::Store::open("sqlite:" + (dir_ / "data" / "sb.db").string());
+    ASSERT_TRUE(s) << s.error().reason;
+    store_ = std::move(*s);
+    auto k = MasterKey::fromHex(kHexKey);
+    ASSERT_TRUE(k);
+    key_ = std::make_unique<MasterKey>(*k);
+    provisioning_ = std::make_unique<Provisioning>(*store_, *key_);
+  }
+  void TearDown() override {
+    provisioning_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<Authenticator> authenticator(Authenticator::Options o = {}) {
+    return std::make_unique<Authenticator>(store_->accounts(), store_->apiAccess(), *key_, o);
+  }
+
+  NewAccount account(std::optional<std::string> parent = std::nullopt) {
+    auto a = provisioning_->createAccount("Test", parent, kNow);
+    EXPECT_TRUE(a) << a.error().reason;
+    return *a;
+  }
+
+  void setStatus(const std::string& sid, const std::string& status) {
+    store::AccountUpdate u;
+    u.status = status;
+    u.updated_at = kNow + 1;
+    auto r = store_->accounts().update(sid, u);
+    ASSERT_TRUE(r && *r);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<MasterKey> key_;
+  std::unique_ptr<Provisioning> provisioning_;
+};
+
+TEST_F(AuthenticatorTest, AccountTokenRightAndWrong) {
+  NewAccount a = account();
+  auto auth = authenticator();
+  Caller c;
+  ASSERT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  EXPECT_EQ(c.account_sid, a.account.sid);
+  EXPECT_EQ(c.principal, a.account.sid);
+  EXPECT_EQ(c.role, "owner");
+  EXPECT_FALSE(c.user_sid);
+
+  Caller bad;
+  std::string wrong = a.auth_token;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, wrong), &bad), AuthOutcome::kBadCredentials);
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, ""), &bad), AuthOutcome::kBadCredentials);
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token + "x"), &bad),
+            AuthOutcome::kBadCredentials);
+  EXPECT_TRUE(bad.account_sid.empty());  // untouched on failure
+  // Still right after the failures (and from the cache).
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+}
+
+TEST_F(AuthenticatorTest, AnotherAccountsTokenDoesNotWork) {
+  NewAccount a = account(), b = account();
+  auto auth = authenticator();
+  Caller c;
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, b.auth_token), &c),
+            AuthOutcome::kBadCredentials);
+}
+
+TEST_F(AuthenticatorTest, MissingMalformedAndUnknown) {
+  NewAccount a = account();
+  auto auth = authenticator();
+  Caller c;
+  EXPECT_EQ(auth->authenticate("", &c), AuthOutcome::kMissing);
+  EXPECT_EQ(auth->authenticate("Basic", &c), AuthOutcome::kMissing);
+  EXPECT_EQ(auth->authenticate("Basic !!!!", &c), AuthOutcome::kMissing);
+  EXPECT_EQ(auth->authenticate("Bearer " + a.auth_token, &c), AuthOutcome::kMissing);
+  EXPECT_EQ(auth->authenticate("Basic " + base64Encode(a.account.sid), &c), AuthOutcome::kMissing);
+  EXPECT_EQ(auth->authenticate(basic("AC" + std::string(32, '0'), a.auth_token), &c),
+            AuthOutcome::kBadCredentials);
+  EXPECT_EQ(auth->authenticate(basic("someone", a.auth_token), &c), AuthOutcome::kBadCredentials);
+  EXPECT_EQ(auth->authenticate(basic(common::toLower(a.account.sid), a.auth_token), &c),
+            AuthOutcome::kBadCredentials);
+}
+
+TEST_F(AuthenticatorTest, TokenSealedUnderAnotherMasterKeyMatchesNothing) {
+  NewAccount a = account();
+  auto other = MasterKey::fromHex(std::string(64, 'a'));
+  ASSERT_TRUE(other);
+  Authenticator auth(store_->accounts(), store_->apiAccess(), *other, {});
+  Caller c;
+  EXPECT_EQ(auth.authenticate(basic(a.account.sid, a.auth_token), &c),
+            AuthOutcome::kBadCredentials);
+  EXPECT_EQ(auth.authenticate(basic(a.account.sid, ""), &c), AuthOutcome::kBadCredentials);
+}
+
+TEST_F(AuthenticatorTest, SuspendedAccountIsInactive) {
+  NewAccount a = account();
+  setStatus(a.account.sid, "suspended");
+  auto auth = authenticator();
+  Caller c;
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kInactive);
+  // A wrong token learns nothing about the status.
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, "wrong"), &c), AuthOutcome::kBadCredentials);
+  NewAccount closed = account();
+  setStatus(closed.account.sid, "closed");
+  EXPECT_EQ(auth->authenticate(basic(closed.account.sid, closed.auth_token), &c),
+            AuthOutcome::kInactive);
+}
+
+TEST_F(AuthenticatorTest, SubaccountOfASuspendedParentIsInactive) {
+  NewAccount parent = account();
+  NewAccount sub = account(parent.account.sid);
+  auto auth = authenticator();
+  Caller c;
+  ASSERT_EQ(auth->authenticate(basic(sub.account.sid, sub.auth_token), &c), AuthOutcome::kOk);
+  EXPECT_EQ(c.account_sid, sub.account.sid);
+  setStatus(parent.account.sid, "suspended");
+  auth->invalidate(parent.account.sid);  // drops the subaccount's cached activity too
+  EXPECT_EQ(auth->authenticate(basic(sub.account.sid, sub.auth_token), &c), AuthOutcome::kInactive);
+  // A fresh authenticator (another node) sees the same.
+  auto fresh = authenticator();
+  EXPECT_EQ(fresh->authenticate(basic(sub.account.sid, sub.auth_token), &c),
+            AuthOutcome::kInactive);
+}
+
+TEST_F(AuthenticatorTest, CachedStateHoldsUntilInvalidated) {
+  NewAccount a = account();
+  Authenticator::Options o;
+  o.cache_ttl = 3600s;
+  auto auth = authenticator(o);
+  Caller c;
+  ASSERT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  setStatus(a.account.sid, "suspended");
+  // Documented: the change takes effect within cache_ttl, or at once where it was made.
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  auth->invalidate(a.account.sid);
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kInactive);
+
+  // With no cache a change is seen on the next request.
+  NewAccount b = account();
+  Authenticator::Options none;
+  none.cache_ttl = 0s;
+  auto uncached = authenticator(none);
+  ASSERT_EQ(uncached->authenticate(basic(b.account.sid, b.auth_token), &c), AuthOutcome::kOk);
+  setStatus(b.account.sid, "suspended");
+  EXPECT_EQ(uncached->authenticate(basic(b.account.sid, b.auth_token), &c), AuthOutcome::kInactive);
+}
+
+TEST_F(AuthenticatorTest, ApiKeyRightAndWrongSecret) {
+  NewAccount a = account();
+  auto made = provisioning_->createUser(a.account.sid, "dev@example.com", "developer", kNow);
+  ASSERT_TRUE(made) << made.error().reason;
+  const auto& [user, key] = *made;
+  auto auth = authenticator();
+  for (int round = 0; round < 2; ++round) {  // the second round is served from the cache
+    Caller c;
+    ASSERT_EQ(auth->authenticate(basic(key.key.sid, key.secret), &c), AuthOutcome::kOk)
+        << "round " << round;
+    EXPECT_EQ(c.account_sid, a.account.sid);
+    EXPECT_EQ(c.principal, key.key.sid);
+    EXPECT_EQ(c.role, "developer");
+    ASSERT_TRUE(c.user_sid);
+    EXPECT_EQ(*c.user_sid, user.sid);
+    Caller bad;
+    EXPECT_EQ(auth->authenticate(basic(key.key.sid, key.secret + "0"), &bad),
+              AuthOutcome::kBadCredentials)
+        << "round " << round;
+    EXPECT_EQ(auth->authenticate(basic(key.key.sid, a.auth_token), &bad),
+              AuthOutcome::kBadCredentials);
+    EXPECT_TRUE(bad.principal.empty());
+  }
+  // A key SID that does not exist, and the account's token under a key SID.
+  Caller c;
+  EXPECT_EQ(auth->authenticate(basic("SK" + std::string(32, 'f'), key.secret), &c),
+            AuthOutcome::kBadCredentials);
+}
+
+TEST_F(AuthenticatorTest, KeyWithoutUserActsWithItsRole) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "ci", "read-only", std::nullopt, kNow);
+  ASSERT_TRUE(made) << made.error().reason;
+  auto auth = authenticator();
+  Caller c;
+  ASSERT_EQ(auth->authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  EXPECT_EQ(c.role, "read-only");
+  EXPECT_FALSE(c.user_sid);
+}
+
+TEST_F(AuthenticatorTest, KeyOfASuspendedAccountIsInactive) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "ci", "admin", std::nullopt, kNow);
+  ASSERT_TRUE(made);
+  setStatus(a.account.sid, "suspended");
+  auto auth = authenticator();
+  Caller c;
+  EXPECT_EQ(auth->authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kInactive);
+}
+
+TEST_F(AuthenticatorTest, RemovedKeyStopsWorkingOnInvalidate) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "ci", "admin", std::nullopt, kNow);
+  ASSERT_TRUE(made);
+  Authenticator::Options o;
+  o.cache_ttl = 3600s;
+  auto auth = authenticator(o);
+  Caller c;
+  ASSERT_EQ(auth->authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  auto gone = store_->apiAccess().removeKey(a.account.sid, made->key.sid);
+  ASSERT_TRUE(gone && *gone);
+  auth->invalidate(made->key.sid);
+  EXPECT_EQ(auth->authenticate(basic(made->key.sid, made->secret), &c),
+            AuthOutcome::kBadCredentials);
+}
+
+TEST_F(AuthenticatorTest, ReachableIsItselfAndItsSubaccountsOnly) {
+  NewAccount parent = account();
+  NewAccount sub = account(parent.account.sid);
+  NewAccount sibling = account(parent.account.sid);
+  NewAccount other = account();
+  auto auth = authenticator();
+  Caller p;
+  ASSERT_EQ(auth->authenticate(basic(parent.account.sid, parent.auth_token), &p), AuthOutcome::kOk);
+  Caller s;
+  ASSERT_EQ(auth->authenticate(basic(sub.account.sid, sub.auth_token), &s), AuthOutcome::kOk);
+
+  auto self = auth->reachable(p, parent.account.sid);
+  ASSERT_TRUE(self);
+  ASSERT_TRUE(*self);
+  EXPECT_EQ((*self)->sid, parent.account.sid);
+  auto child = auth->reachable(p, sub.account.sid);
+  ASSERT_TRUE(child && *child);
+  EXPECT_EQ((*child)->sid, sub.account.sid);
+  EXPECT_EQ((*child)->parent_sid, parent.account.sid);
+
+  auto sub_self = auth->reachable(s, sub.account.sid);
+  ASSERT_TRUE(sub_self && *sub_self);
+  EXPECT_EQ((*sub_self)->sid, sub.account.sid);
+
+  // Not upwards, not sideways, not into another family, not into nothing.
+  for (const std::string& target :
+       {parent.account.sid, sibling.account.sid, other.account.sid, "AC" + std::string(32, '0')}) {
+    auto r = auth->reachable(s, target);
+    ASSERT_TRUE(r);
+    EXPECT_FALSE(*r) << target;
+  }
+  auto r = auth->reachable(p, other.account.sid);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(*r);
+
+  // A key of the parent reaches the subaccount too.
+  auto key = provisioning_->createKey(parent.account.sid, "k", "read-only", std::nullopt, kNow);
+  ASSERT_TRUE(key);
+  Caller k;
+  ASSERT_EQ(auth->authenticate(basic(key->key.sid, key->secret), &k), AuthOutcome::kOk);
+  auto via_key = auth->reachable(k, sub.account.sid);
+  ASSERT_TRUE(via_key);
+  EXPECT_TRUE(*via_key);
+  auto other_via_key = auth->reachable(k, other.account.sid);
+  ASSERT_TRUE(other_via_key);
+  EXPECT_FALSE(*other_via_key);
+}
+
+TEST_F(AuthenticatorTest, FailureDelaysAreFreeThenDoubleUpToTheCap) {
+  Authenticator::Options o;
+  o.free_failures = 3;
+  o.first_delay = 100ms;
+  o.max_delay = 1000ms;
+  auto auth = authenticator(o);
+  const std::chrono::milliseconds expected[] = {0ms,   0ms,   0ms,    100ms,  200ms,
+                                                400ms, 800ms, 1000ms, 1000ms, 1000ms};
+  for (size_t i = 0; i < std::size(expected); ++i) {
+    EXPECT_EQ(auth->failed("192.0.2.1"), expected[i]) << "failure " << i + 1;
+  }
+  // Another address starts free.
+  EXPECT_EQ(auth->failed("192.0.2.2"), 0ms);
+  EXPECT_EQ(auth->failures(), std::size(expected) + 1);
+  // Many more stay at the cap (no overflow of the doubling).
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(auth->failed("192.0.2.1"), 1000ms);
+}
+
+TEST_F(AuthenticatorTest, DefaultFailureDelays) {
+  auto auth = authenticator();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(auth->failed("::1"), 0ms);
+  EXPECT_EQ(auth->failed("::1"), 250ms);
+  EXPECT_EQ(auth->failed("::1"), 500ms);
+  EXPECT_EQ(auth->failed("::1"), 1000ms);
+  EXPECT_EQ(auth->failed("::1"), 2000ms);
+  EXPECT_EQ(auth->failed("::1"), 4000ms);
+  EXPECT_EQ(auth->failed("::1"), 5000ms);
+  EXPECT_EQ(auth->failed("::1"), 5000ms);
+}
+
+}  // namespace
+}  // namespace api
