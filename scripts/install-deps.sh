@@ -22,7 +22,6 @@ PACKAGES=(
   sip-tester                   # SIPp, the SIP peer of the integration tests
   iproute2 procps              # ss, ps: free ports and process checks in test scripts
   python3                      # bench/report.py
-  nodejs npm                   # the official twilio library drives the REST API tests
   curl openssl                 # HTTPS and keep-alive checks of the API (certificates made there)
 )
 
@@ -35,6 +34,13 @@ BENCH_PACKAGES=(
 )
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=("${BENCH_PACKAGES[@]}")
+fi
+
+# Node.js and npm run the official twilio library against the REST API in tests. A machine
+# that already has both (e.g. from NodeSource, whose nodejs conflicts with Debian's npm) keeps
+# them; otherwise Debian's come in.
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  PACKAGES+=(nodejs npm)
 fi
 
 missing=()
