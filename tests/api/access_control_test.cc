@@ -15,14 +15,13 @@
 #include "api/provisioning.h"
 #include "common/strings.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 namespace api {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kHexKey =
-    "8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 constexpr int64_t kNow = 1763805600;
 
 constexpr Permission kAllPermissions[] = {
@@ -126,27 +125,8 @@ TEST(PresentedUser, OnlySidShapedUsernames) {
 }
 
 // A store in a fresh temp dir and the accounts most tests use.
-class AuthenticatorTest : public ::testing::Test {
+class AuthenticatorTest : public testing::StoreFixture {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sb_access_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-    std::filesystem::remove_all(dir_);
-    auto s = store::Store::open("sqlite:" + (dir_ / "data" / "sb.db").string());
-    ASSERT_TRUE(s) << s.error().reason;
-    store_ = std::move(*s);
-    auto k = MasterKey::fromHex(kHexKey);
-    ASSERT_TRUE(k);
-    key_ = std::make_unique<MasterKey>(*k);
-    provisioning_ = std::make_unique<Provisioning>(*store_, *key_);
-  }
-  void TearDown() override {
-    provisioning_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   std::unique_ptr<Authenticator> authenticator(Authenticator::Options o = {}) {
     return std::make_unique<Authenticator>(store_->accounts(), store_->apiAccess(), *key_, o);
   }
@@ -164,11 +144,6 @@ class AuthenticatorTest : public ::testing::Test {
     auto r = store_->accounts().update(sid, u);
     ASSERT_TRUE(r && *r);
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<MasterKey> key_;
-  std::unique_ptr<Provisioning> provisioning_;
 };
 
 TEST_F(AuthenticatorTest, AccountTokenRightAndWrong) {

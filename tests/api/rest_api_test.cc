@@ -21,6 +21,7 @@
 #include "api/twilio_format.h"
 #include "common/strings.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 namespace api {
 namespace {
@@ -28,8 +29,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr std::string_view kHexKey =
-    "5b2e9d8c7a6f5e4d3c2b1a09f8e7d6c5b4a3928170f1e2d3c4b5a69788796a5b";
 constexpr int64_t kNow = 1763805600;  // Sat, 22 Nov 2025 10:00:00 +0000
 constexpr std::string_view kNowRfc = "Sat, 22 Nov 2025 10:00:00 +0000";
 constexpr std::string_view kForm = "application/x-www-form-urlencoded";
@@ -115,29 +114,17 @@ struct Reply {
   int status() const { return raw.status; }
 };
 
-class RestApiTest : public ::testing::Test {
+class RestApiTest : public testing::StoreFixture {
  protected:
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sb_rest_api_test_" + std::to_string(getpid()) + "_" + std::to_string(++counter));
-    std::filesystem::remove_all(dir_);
-    auto s = store::Store::open("sqlite:" + (dir_ / "data" / "sb.db").string());
-    ASSERT_TRUE(s) << s.error().reason;
-    store_ = std::move(*s);
-    auto k = MasterKey::fromHex(kHexKey);
-    ASSERT_TRUE(k);
-    key_ = std::make_unique<MasterKey>(*k);
-    provisioning_ = std::make_unique<Provisioning>(*store_, *key_);
+    StoreFixture::SetUp();
     RestApi::Options o;
     o.now = [this] { return now_.load(); };
     rest_ = std::make_unique<RestApi>(*store_, *key_, o);
   }
   void TearDown() override {
     rest_.reset();
-    provisioning_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    StoreFixture::TearDown();
   }
 
   NewAccount account(std::string_view name = "Acme") {
@@ -218,10 +205,6 @@ class RestApiTest : public ::testing::Test {
               "https://www.twilio.com/docs/errors/" + std::to_string(code));
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<MasterKey> key_;
-  std::unique_ptr<Provisioning> provisioning_;
   std::unique_ptr<RestApi> rest_;
   std::atomic<int64_t> now_{kNow};
 };
