@@ -125,9 +125,7 @@ class SqlAccounts final : public Accounts {
                                       const AccountFilter& filter) override {
     Params params;
     std::string sql = "SELECT COUNT(*) FROM accounts" + familyWhere(owner_sid, filter, params);
-    auto row = db_.queryOne(sql, params);
-    if (!row) return row.error();
-    return *row ? (*row)->integer(0) : 0;
+    return db_.queryInteger(sql, params);
   }
 
   common::Result<std::optional<Account>> update(std::string_view sid,

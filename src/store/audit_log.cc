@@ -50,10 +50,8 @@ class SqlAuditLog final : public AuditLog {
   }
 
   common::Result<int64_t> count(std::string_view account_sid) override {
-    auto row = db_.queryOne("SELECT COUNT(*) FROM audit_log WHERE account_sid = ?",
+    return db_.queryInteger("SELECT COUNT(*) FROM audit_log WHERE account_sid = ?",
                             {std::string(account_sid)});
-    if (!row) return row.error();
-    return *row ? (*row)->integer(0) : 0;
   }
 
  private:

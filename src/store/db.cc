@@ -284,6 +284,12 @@ common::Result<std::optional<Row>> Database::queryOne(std::string_view sql, cons
   return std::optional<Row>(std::move(rows->front()));
 }
 
+common::Result<int64_t> Database::queryInteger(std::string_view sql, const Params& params) {
+  auto row = queryOne(sql, params);
+  if (!row) return row.error();
+  return *row ? (*row)->integer(0) : 0;
+}
+
 common::Status Database::ping() {
   auto r = query("SELECT 1");
   if (!r) return r.error();

@@ -108,6 +108,8 @@ class Database {
   common::Result<int64_t> exec(std::string_view sql, const Params& params = {});
   common::Result<std::vector<Row>> query(std::string_view sql, const Params& params = {});
   common::Result<std::optional<Row>> queryOne(std::string_view sql, const Params& params = {});
+  // The first column of the first row as an integer (COUNT(*), SUM), 0 when there is no row.
+  common::Result<int64_t> queryInteger(std::string_view sql, const Params& params = {});
 
   // A round trip to the database (health checks): reconnects a dropped PostgreSQL session.
   common::Status ping();

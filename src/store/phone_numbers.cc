@@ -176,9 +176,7 @@ class SqlPhoneNumbers final : public PhoneNumbers {
                                 const PhoneNumberFilter& filter) override {
     Params params;
     std::string sql = "SELECT COUNT(*) FROM phone_numbers" + listWhere(account_sid, filter, params);
-    auto row = db_.queryOne(sql, params);
-    if (!row) return row.error();
-    return *row ? (*row)->integer(0) : 0;
+    return db_.queryInteger(sql, params);
   }
 
   common::Result<bool> update(const PhoneNumber& n) override {

@@ -218,9 +218,7 @@ class SqlRegistrations final : public Registrations {
   }
 
   common::Result<int64_t> count() override {
-    auto row = db_.queryOne("SELECT COUNT(*) FROM sip_registrations");
-    if (!row) return row.error();
-    return *row ? (*row)->integer(0) : 0;
+    return db_.queryInteger("SELECT COUNT(*) FROM sip_registrations");
   }
 
  private:

@@ -9,13 +9,9 @@ namespace {
 
 using common::ErrorCode;
 using testing::BackendTest;
+using testing::sid;
 
 // "AC" (or another prefix) and 32 hex digits ending in `n`.
-std::string sid(const char* prefix, int n) {
-  std::string digits = std::to_string(n);
-  return prefix + std::string(32 - digits.size(), '0') + digits;
-}
-
 Account account(const std::string& s, std::optional<std::string> parent, const std::string& name,
                 int64_t created_at) {
   Account a;

@@ -7,11 +7,7 @@ namespace {
 
 using common::ErrorCode;
 using testing::BackendTest;
-
-std::string sid(const char* prefix, int n) {
-  std::string digits = std::to_string(n);
-  return prefix + std::string(32 - digits.size(), '0') + digits;
-}
+using testing::sid;
 
 TEST(RoleTest, KnownRoles) {
   for (const char* role : {"owner", "admin", "developer", "billing", "read-only"})

@@ -24,6 +24,12 @@ inline std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
 }
 
+// A well-formed SID: the two-letter prefix and n as 32 zero-padded digits ("AC000...001").
+inline std::string sid(const char* prefix, int n) {
+  std::string digits = std::to_string(n);
+  return prefix + std::string(32 - digits.size(), '0') + digits;
+}
+
 inline const char* postgresUrl() {
   const char* url = std::getenv("SB_TEST_POSTGRES_URL");
   return url && *url ? url : nullptr;

@@ -9,11 +9,7 @@ namespace store {
 namespace {
 
 using testing::BackendTest;
-
-std::string sid(const char* prefix, int n) {
-  std::string digits = std::to_string(n);
-  return prefix + std::string(32 - digits.size(), '0') + digits;
-}
+using testing::sid;
 
 const std::string kA = sid("AC", 1);
 const std::string kB = sid("AC", 2);
