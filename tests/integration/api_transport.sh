@@ -9,18 +9,7 @@
 # Usage: api_transport.sh path/to/switchboard
 set -u
 bin=${1:?usage: api_transport.sh BINARY}
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill -KILL "$pid" 2> /dev/null; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*.err "$tmp"/*.out; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done
-  exit 1
-}
+source "$(dirname "$0")/common.sh"
 for tool in curl openssl; do
   command -v $tool > /dev/null || fail "$tool not found (Debian packages curl, openssl)"
 done
@@ -39,15 +28,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert
 acc=$("$bin" admin "${common[@]}" account create --name tls 2> "$tmp/admin.err") || fail "account create"
 sid=$(echo "$acc" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sid"])')
 token=$(echo "$acc" | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth_token"])')
-"$bin" serve "${common[@]}" --set http.listen=127.0.0.1:0 --set http.tls.listen=127.0.0.1:0 \
-  --set "http.tls.certificate=$tmp/cert.pem" --set "http.tls.key=$tmp/key.pem" \
-  > "$tmp/serve.out" 2> "$tmp/serve.err" &
-pid=$!
-for _ in $(seq 1 100); do
-  grep -q "^# active parts" "$tmp/serve.out" && break
-  kill -0 "$pid" 2> /dev/null || fail "serve exited"
-  sleep 0.1
-done
+start_serve "$bin" "${common[@]}" --set http.listen=127.0.0.1:0 --set http.tls.listen=127.0.0.1:0 \
+  --set "http.tls.certificate=$tmp/cert.pem" --set "http.tls.key=$tmp/key.pem"
 https=$(sed -n 's/^# http listening: \(https:.*\)$/\1/p' "$tmp/serve.out")
 http=$(sed -n 's/^# http listening: \(http:.*\)$/\1/p' "$tmp/serve.out")
 [ -n "$https" ] && [ -n "$http" ] || fail "serve did not print both listeners"

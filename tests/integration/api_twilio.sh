@@ -12,18 +12,7 @@ set -u
 bin=${1:?usage: api_twilio.sh BINARY NPM_DIR}
 npm_dir=${2:?usage: api_twilio.sh BINARY NPM_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill -KILL "$pid" 2> /dev/null; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done
-  exit 1
-}
+source "$(dirname "$0")/common.sh"
 for tool in node npm; do
   command -v $tool > /dev/null || { echo "api_twilio: $tool not found (Debian packages nodejs, npm); skipping"; exit 77; }
 done
@@ -65,14 +54,7 @@ DEV_KEY_SECRET=$(json '["api_key"]["secret"]' < "$tmp/dev.json")
 RO_KEY_SID=$(json '["api_key"]["sid"]' < "$tmp/ro.json")
 RO_KEY_SECRET=$(json '["api_key"]["secret"]' < "$tmp/ro.json")
 
-"$bin" serve "${common[@]}" --set http.listen=127.0.0.1:0 --set sip.listen=udp:127.0.0.1:0 \
-  > "$tmp/serve.out" 2> "$tmp/serve.err" &
-pid=$!
-for _ in $(seq 1 100); do
-  grep -q "^# active parts" "$tmp/serve.out" && break
-  kill -0 "$pid" 2> /dev/null || fail "serve exited"
-  sleep 0.1
-done
+start_serve "$bin" "${common[@]}" --set http.listen=127.0.0.1:0 --set sip.listen=udp:127.0.0.1:0
 BASE_URL=$(sed -n 's/^# http listening: \(http:.*\)$/\1/p' "$tmp/serve.out" | head -n 1)
 [ -n "$BASE_URL" ] || fail "serve printed no http listener"
 echo "api_twilio: $label store, serve at $BASE_URL"

@@ -7,36 +7,11 @@
 # Usage: serve_smoke.sh path/to/switchboard
 set -u
 bin=${1:?usage: serve_smoke.sh BINARY}
-tmp=$(mktemp -d)
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill -KILL "$pid" 2> /dev/null; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$tmp"/*.out "$tmp"/*.err; do [ -s "$f" ] && { echo "--- $f"; cat "$f"; }; done
-  exit 1
-}
-
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or time runs out.
-wait_for() {
-  local tries=$(($1 * 10))
-  shift
-  while [ "$tries" -gt 0 ]; do
-    "$@" && return 0
-    sleep 0.1
-    tries=$((tries - 1))
-  done
-  return 1
-}
+source "$(dirname "$0")/common.sh"
 
 # 1. serve until SIGTERM.
-"$bin" serve --set data_dir="$tmp/data" --set http.listen=127.0.0.1:0 \
-  --set sip.listen=udp:127.0.0.1:0 > "$tmp/serve.out" 2> "$tmp/serve.err" &
-pid=$!
-wait_for 10 grep -q "^# active parts" "$tmp/serve.out" || fail "no resolved configuration within 10 s"
+start_serve "$bin" --set data_dir="$tmp/data" --set http.listen=127.0.0.1:0 \
+  --set sip.listen=udp:127.0.0.1:0
 grep -qx "data_dir: $tmp/data" "$tmp/serve.out" || fail "data_dir not in the printed configuration"
 grep -qx "  listen: 127.0.0.1:0" "$tmp/serve.out" || fail "http.listen override not printed"
 grep -qx "  url: sqlite:$tmp/data/switchboard.db" "$tmp/serve.out" || fail "store.url not derived"
