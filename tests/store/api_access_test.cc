@@ -17,19 +17,7 @@ TEST(RoleTest, KnownRoles) {
 
 class ApiAccessTest : public BackendTest {
  protected:
-  // Two accounts, A and B.
-  std::unique_ptr<Store> openWithAccounts() {
-    auto s = openStore();
-    if (!s) return nullptr;
-    for (const std::string& ac : {kA, kB}) {
-      Account a;
-      a.sid = ac;
-      a.friendly_name = "account";
-      auto created = s->accounts().create(a);
-      EXPECT_TRUE(created && *created) << (created ? "exists" : created.error().reason);
-    }
-    return s;
-  }
+  std::unique_ptr<Store> openWithAccounts() { return BackendTest::openWithAccounts({kA, kB}); }
 
   static User user(int n, const std::string& account, const std::string& email,
                    const std::string& role = "developer") {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -72,6 +73,21 @@ class BackendTest : public ::testing::TestWithParam<Backend> {
     auto s = Store::open(url_);
     EXPECT_TRUE(s) << s.error().reason;
     return s ? std::move(*s) : nullptr;
+  }
+
+  // A store holding one active account per SID (the parent rows other repositories need).
+  std::unique_ptr<Store> openWithAccounts(const std::vector<std::string>& account_sids) {
+    auto s = openStore();
+    if (!s) return nullptr;
+    for (const std::string& account_sid : account_sids) {
+      Account a;
+      a.sid = account_sid;
+      a.friendly_name = "account";
+      a.auth_token_sealed = "sealed";
+      auto created = s->accounts().create(a);
+      EXPECT_TRUE(created && *created) << (created ? "exists" : created.error().reason);
+    }
+    return s;
   }
 
   // Constant SQL on the base database (outside the test's schema); our own names only.

@@ -76,17 +76,7 @@ TEST(PhoneNumberPredicatesTest, E164PortingAndHosting) {
 
 class PhoneNumbersTest : public BackendTest {
  protected:
-  std::unique_ptr<Store> openWithAccounts() {
-    auto s = openStore();
-    if (!s) return nullptr;
-    for (const std::string& ac : {kA, kB}) {
-      Account a;
-      a.sid = ac;
-      auto created = s->accounts().create(a);
-      EXPECT_TRUE(created && *created) << (created ? "exists" : created.error().reason);
-    }
-    return s;
-  }
+  std::unique_ptr<Store> openWithAccounts() { return BackendTest::openWithAccounts({kA, kB}); }
 };
 
 TEST_P(PhoneNumbersTest, CreateFindRoundTripsEveryField) {

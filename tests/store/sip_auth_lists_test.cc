@@ -76,16 +76,8 @@ class SipAuthListsTest : public BackendTest {
   void SetUp() override {
     BackendTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    s_ = openStore();
+    s_ = openWithAccounts({kA, kB});
     ASSERT_TRUE(s_);
-    for (const std::string& account : {kA, kB}) {
-      Account a;
-      a.sid = account;
-      a.friendly_name = "acme";
-      a.auth_token_sealed = "x";
-      auto created = s_->accounts().create(a);
-      ASSERT_TRUE(created && *created) << (created ? "" : created.error().reason);
-    }
   }
 
   SipAuthLists& repo() { return s_->sipAuthLists(); }
