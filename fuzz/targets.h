@@ -21,5 +21,10 @@ void authHeader(const uint8_t* data, size_t size);
 // The REST API's text inputs: form bodies (parse, re-encode, parse), JSON string escaping
 // (read back by nlohmann), ISO dates, base64, Basic credentials and webhook URLs.
 void apiInput(const uint8_t* data, size_t size);
+// Capture files (pcap, pcapng) and streams of frames of every link type through the packet
+// decoders: payload views stay inside their buffers and frames, reader errors inside the
+// file, stats consistent; once with default bounds, once with bounds small enough to evict.
+// Defined in capture_target.cc (links sb_capture).
+void captureInput(const uint8_t* data, size_t size);
 
 }  // namespace fuzz

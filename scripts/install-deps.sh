@@ -31,6 +31,7 @@ BENCH_PACKAGES=(
   kamailio kamailio-sqlite-modules   # the reference SIP server of bench/edge
   sqlite3                            # its credentials table
   wrk                                # the HTTP load generator of bench/api
+  tshark                             # the reference capture analyzer of bench/pcap
 )
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES+=("${BENCH_PACKAGES[@]}")

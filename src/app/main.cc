@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/admin.h"
+#include "app/pcap_command.h"
 #include "app/serve.h"
 #include "app/sip_lint.h"
 
@@ -25,7 +26,10 @@ constexpr const char* kUsage =
     "  sip lint FILE...\n"
     "        parse each file as one SIP message: 'FILE valid', 'FILE invalid CODE' or\n"
     "        'FILE invalid drop', then the reason; exit 0 when all are valid, 1 otherwise\n"
-    "  pcap analyze FILE [--json]      call and stream report of a capture (not yet)\n"
+    "  pcap analyze FILE [--json] [--call-id ID]\n"
+    "                                  calls, SIP errors, codecs, RTP loss/jitter, RTCP, DTMF\n"
+    "  pcap split FILE --out DIR [--audio]\n"
+    "                                  one capture per call (and G.711 audio as WAV)\n"
     "  admin [--config FILE] [--set KEY=VALUE ...] VERB ...\n"
     "        provisioning from the shell, printing JSON:\n"
     "          sip-user add --domain DOMAIN --user USER --password PASSWORD [--account SID]\n"
@@ -69,7 +73,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (command == "admin") return runAdmin(rest, std::cout, std::cerr);
-  if (command == "pcap" || command == "status") {
+  if (command == "pcap") return runPcap(rest, std::cout, std::cerr);
+  if (command == "status") {
     return notImplemented(command);
   }
   std::cerr << "switchboard: unknown command '" << command << "'\n\n" << kUsage;

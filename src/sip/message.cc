@@ -59,7 +59,7 @@ common::Result<Message> Message::parse(std::string_view bytes, const ParseOption
   return r;
 }
 
-common::Result<void> Message::parseStartLine(std::string_view line) {
+common::Result<void> Message::parseStartLine(std::string_view line, const ParseOptions& opts) {
   if (line.size() >= 4 && std::memcmp(line.data(), "SIP/", 4) == 0) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
     size_t sp = line.find(' ');
@@ -95,8 +95,10 @@ common::Result<void> Message::parseStartLine(std::string_view line) {
   if (int v = checkVersion(version_); v != 0) {
     return bad(v == 505 ? "SIP version not supported" : "bad SIP version in request line", v);
   }
-  if (auto st = Uri::parseInto(request_uri_text_, request_uri_); !st)
-    return bad("bad Request-URI: " + st.error().reason);
+  if (auto st = Uri::parseInto(request_uri_text_, request_uri_); !st) {
+    if (!opts.lenient_request_uri) return bad("bad Request-URI: " + st.error().reason);
+    request_uri_ = Uri();
+  }
   method_ = methodFromName(method_text_);
   return {};
 }
@@ -114,7 +116,7 @@ common::Result<void> Message::parseBytes(const ParseOptions& opts) {
   if (nl == nullptr) return bad("no line end after the start line");
   size_t line_end = size_t(nl - p);
   size_t content_end = (line_end > pos && p[line_end - 1] == '\r') ? line_end - 1 : line_end;
-  if (auto st = parseStartLine(std::string_view(p + pos, content_end - pos)); !st) return st;
+  if (auto st = parseStartLine(std::string_view(p + pos, content_end - pos), opts); !st) return st;
 
   size_t cur = line_end + 1;
   headers_begin_ = uint32_t(cur);

@@ -35,6 +35,10 @@ struct ParseOptions {
   bool datagram = true;
   // Larger messages are refused with 513 Message Too Large.
   size_t max_bytes = kDefaultMaxMessageBytes;
+  // For observers (capture analysis), not servers: a Request-URI that does not parse (e.g.
+  // an unbracketed IPv6 address, as some phones send) is kept as text; requestUri() is then
+  // empty. A server must answer such a request with 400, so it leaves this off.
+  bool lenient_request_uri = false;
 };
 
 struct HeaderField {
@@ -165,7 +169,7 @@ class Message {
 
  private:
   common::Result<void> parseBytes(const ParseOptions& opts);
-  common::Result<void> parseStartLine(std::string_view line);
+  common::Result<void> parseStartLine(std::string_view line, const ParseOptions& opts);
   template <typename T, typename ParseFn>
   const common::Result<T>& single(std::optional<common::Result<T>>& cache, HeaderId id,
                                   ParseFn&& fn) const;

@@ -32,11 +32,9 @@ struct Target {
   const char* name;
   void (*fn)(const uint8_t*, size_t);
 };
-constexpr Target kTargets[] = {{"sip", fuzz::sipMessage},
-                               {"uri", fuzz::sipUri},
-                               {"sdp", fuzz::sdpDocument},
-                               {"auth", fuzz::authHeader},
-                               {"api", fuzz::apiInput}};
+constexpr Target kTargets[] = {{"sip", fuzz::sipMessage},  {"uri", fuzz::sipUri},
+                               {"sdp", fuzz::sdpDocument}, {"auth", fuzz::authHeader},
+                               {"api", fuzz::apiInput},    {"capture", fuzz::captureInput}};
 
 TEST(FuzzRegressions, SavedCrashers) {
   size_t total = 0;
