@@ -14,6 +14,9 @@
 #include "capture/capture_file.h"
 #include "capture/pcap_writer.h"
 #include "capture/report_format.h"
+#include "media/g711.h"
+#include "media/rtp.h"
+#include "media/wav_writer.h"
 
 namespace {
 
@@ -186,6 +189,77 @@ class CallWriters {
   std::map<std::string, std::string> written_;  // Call-ID -> file
 };
 
+// `split --audio`: each G.711 stream of a call as 8 kHz 16-bit WAV, in arrival order, with
+// silence where the RTP timestamps show a gap (up to 10 s; longer gaps are closed up).
+class AudioWriters {
+ public:
+  explicit AudioWriters(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  common::Status onMedia(const capture::Payload& p, std::string_view call_id) {
+    if (call_id.empty()) return {};
+    media::RtpPacket rtp;
+    if (!media::tryParseRtp(p.bytes, rtp) || (rtp.payload_type != 0 && rtp.payload_type != 8))
+      return {};
+    std::string key = std::string(call_id) + "|" + std::to_string(rtp.ssrc) + "|" +
+                      p.src.toString() + "|" + p.dst.toString();
+    auto it = streams_.find(key);
+    if (it == streams_.end()) {
+      if (streams_.size() >= kMaxStreams) {
+        ++skipped_;
+        return {};
+      }
+      char ssrc[16];
+      std::snprintf(ssrc, sizeof ssrc, "%08X", rtp.ssrc);
+      std::string path = (dir_ / (fileNameFor(std::string(call_id)) + "-" + ssrc + "-" +
+                                  std::to_string(streams_.size() + 1) + ".wav"))
+                             .string();
+      auto writer = media::WavWriter::create(path);
+      if (!writer) return writer.error();
+      it = streams_.emplace(key, Stream{std::move(*writer), rtp.timestamp, false}).first;
+    }
+    Stream& s = it->second;
+    if (s.started) {
+      const int32_t gap = int32_t(rtp.timestamp - s.next_timestamp);
+      if (gap < 0) return {};  // late or duplicate: already past it
+      if (gap > 0 && gap <= 80000) {
+        if (auto st = s.writer.writeSilence(size_t(gap)); !st) return st;
+      }
+    }
+    samples_.resize(rtp.payload.size());
+    if (rtp.payload_type == 0) {
+      media::decodeUlaw(rtp.payload, samples_.data());
+    } else {
+      media::decodeAlaw(rtp.payload, samples_.data());
+    }
+    s.started = true;
+    s.next_timestamp = rtp.timestamp + uint32_t(rtp.payload.size());
+    return s.writer.write(samples_.data(), samples_.size());
+  }
+
+  common::Status close(std::ostream& out) {
+    for (auto& [key, s] : streams_) {
+      if (auto st = s.writer.close(); !st) return st;
+      out << s.writer.path() << "\t" << key.substr(0, key.find('|')) << "\n";
+    }
+    streams_.clear();
+    return {};
+  }
+
+  uint64_t skipped() const { return skipped_; }
+
+ private:
+  static constexpr size_t kMaxStreams = 1000;
+  struct Stream {
+    media::WavWriter writer;
+    uint32_t next_timestamp;
+    bool started;
+  };
+  std::filesystem::path dir_;
+  std::map<std::string, Stream> streams_;
+  std::vector<int16_t> samples_;
+  uint64_t skipped_ = 0;
+};
+
 int runSplit(const PcapArgs& a, capture::CaptureFile& file, std::ostream& out, std::ostream& err) {
   std::error_code ec;
   std::filesystem::create_directories(a.out_dir, ec);
@@ -201,6 +275,13 @@ int runSplit(const PcapArgs& a, capture::CaptureFile& file, std::ostream& out, s
     if (frame.link_type != file.linkType()) return;  // pcapng with mixed link types
     if (auto st = writers.write(std::string(call_id), frame); !st) failure = st.error();
   };
+  AudioWriters audio(a.out_dir);
+  if (a.audio) {
+    options.on_media = [&](const capture::Payload& p, std::string_view call_id) {
+      if (failure) return;
+      if (auto st = audio.onMedia(p, call_id); !st) failure = st.error();
+    };
+  }
   capture::Report report = capture::analyze(file, options);
   report.file = a.file;
   if (auto st = writers.close(); !st && !failure) failure = st.error();
@@ -209,6 +290,14 @@ int runSplit(const PcapArgs& a, capture::CaptureFile& file, std::ostream& out, s
     return 1;
   }
   for (const auto& [call_id, path] : writers.files()) out << path << "\t" << call_id << "\n";
+  if (auto st = audio.close(out); !st) {
+    err << "switchboard pcap split: " << st.error().reason << "\n";
+    return 1;
+  }
+  if (audio.skipped()) {
+    err << "switchboard pcap split: audio of " << audio.skipped()
+        << " packets not written (over 1000 streams)\n";
+  }
   reportError(report, err);
   return report.error ? 2 : 0;
 }

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <climits>
+#include <map>
 #include <optional>
 
 #include "common/strings.h"
@@ -28,6 +29,16 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// RFC 3551's static payload types; "" for unassigned and dynamic ones.
+std::string staticName(int pt) {
+  static const char* const kStatic[35] = {
+      "PCMU",  nullptr, nullptr, "GSM",   "G723",  "DVI4",  "DVI4",  "LPC",  "PCMA",
+      "G722",  "L16",   "L16",   "QCELP", "CN",    "MPA",   "G728",  "DVI4", "DVI4",
+      "G729",  nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, "CelB", "JPEG",
+      nullptr, "nv",    nullptr, nullptr, "H261",  "MPV",   "MP2T",  "H263"};
+  return pt >= 0 && pt < 35 && kStatic[pt] ? kStatic[pt] : "";
+}
+
 // The name of a payload type in one m= section: its rtpmap encoding, else the static name
 // (RFC 3551), else the number. Non-RTP media are "media/format" ("image/t38").
 std::string formatName(const sdp::Media& m, const std::string& format) {
@@ -35,19 +46,9 @@ std::string formatName(const sdp::Media& m, const std::string& format) {
   int pt = -1;
   std::from_chars(format.data(), format.data() + format.size(), pt);
   if (auto map = m.rtpmap(pt)) return map->encoding;
-  static const char* const kStatic[35] = {
-      "PCMU",  nullptr, nullptr, "GSM",   "G723",  "DVI4",  "DVI4",  "LPC",  "PCMA",
-      "G722",  "L16",   "L16",   "QCELP", "CN",    "MPA",   "G728",  "DVI4", "DVI4",
-      "G729",  nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, "CelB", "JPEG",
-      nullptr, "nv",    nullptr, nullptr, "H261",  "MPV",   "MP2T",  "H263"};
-  if (pt >= 0 && pt < 35 && kStatic[pt]) return kStatic[pt];
-  return format;
+  std::string name = staticName(pt);
+  return name.empty() ? format : name;
 }
-
-struct SdpSummary {
-  std::vector<std::string> codecs;  // every format of every m= line, in order
-  std::string first;                // the first format of the first m= line with a port
-};
 
 }  // namespace
 
@@ -69,6 +70,7 @@ struct SipCallTracker::Call {
   uint32_t offer_cseq = 0;
   std::string offer_first;
   bool offered = false, answered = false;
+  std::map<int, std::string> pt_names;  // payload type -> encoding, from every SDP of the call
 };
 
 SipCallTracker::SipCallTracker(MediaBinder binder) : binder_(std::move(binder)) {}
@@ -352,9 +354,10 @@ void SipCallTracker::onSdp(Call& call, const sip::Message& msg, const Payload& p
         binding.encodings[pt] = map->encoding;
         binding.clock_rates[pt] = map->clock_rate;
       } else {
-        binding.encodings[pt] = formatName(m, f);
+        if (std::string name = staticName(pt); !name.empty()) binding.encodings[pt] = name;
       }
     }
+    for (const auto& [pt, name] : binding.encodings) call.pt_names[pt] = name;
     if (binder_) binder_(*ep, binding);
   }
   if (rec.retransmission) return;
@@ -399,22 +402,26 @@ void SipCallTracker::finish(Report& report, int64_t media_timeout_ns) {
         first_rtp = std::min(first_rtp, s.start_ns);
         last_rtp = std::max(last_rtp, s.end_ns);
         if (s.max_delta_ms * 1e6 > double(media_timeout_ns)) gap = true;
-        // A second codec inside one stream with no offer that changed it.
+        // A second codec inside one stream with no offer that changed it. Comfort noise,
+        // telephone-events and unnamed dynamic types are not codecs.
         std::string first_codec;
         for (int pt : s.payload_types) {
-          if (pt == 13 || (pt >= 72 && pt <= 76)) continue;
-          std::string name = pt == s.payload_type ? s.codec : std::to_string(pt);
-          if (name == "telephone-event" || name == "CN") continue;
+          auto named = call.pt_names.find(pt);
+          std::string name = named != call.pt_names.end() ? named->second : staticName(pt);
+          std::string low = lower(name);
+          if (low.empty() || low == "cn" || low == "telephone-event") continue;
           if (first_codec.empty()) {
             first_codec = name;
-          } else if (name != first_codec && r.codec_changes.empty()) {
+          } else if (lower(first_codec) != low && r.codec_changes.empty()) {
             r.codec_changes.push_back(
                 {s.start_ns, first_codec, name, "rtp payload without a new offer"});
           }
         }
       }
       if (streams.empty()) {
-        r.media_timeout = up_to - up_from > media_timeout_ns;
+        // No RTP of this call while other calls' RTP was captured: it never flowed. (A
+        // capture of signalling alone says nothing about media.)
+        r.media_timeout = !report.rtp_streams.empty() && up_to - up_from > media_timeout_ns;
       } else {
         r.media_timeout =
             gap || first_rtp - up_from > media_timeout_ns || up_to - last_rtp > media_timeout_ns;

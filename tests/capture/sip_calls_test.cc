@@ -300,3 +300,38 @@ TEST_F(SipCallsTest, GarbageIsCountedNotACall) {
 
 }  // namespace
 }  // namespace capture
+
+namespace capture {
+namespace {
+
+TEST_F(SipCallsTest, CodecChangeInsideAStreamWithoutAnOffer) {
+  send(request("INVITE", 1, false,
+               sdpBody("192.0.2.1", 4000, "0 8 101", "a=rtpmap:101 telephone-event/8000\r\n")),
+       true, 0.0);
+  send(response(200, "OK", 1, "INVITE", sdpBody("192.0.2.2", 5000, "0 101")), false, 1.0);
+  RtpStreamReport events_only, switched;
+  events_only.call_id = switched.call_id = "call-1";
+  events_only.payload_types = {0, 101, 13};  // events and comfort noise are not codecs
+  switched.payload_types = {0, 8};
+  switched.start_ns = 2 * kSecond;
+  Report r = finish({events_only}, 3 * kSecond);
+  EXPECT_TRUE(r.calls[0].codec_changes.empty())
+      << r.calls[0].codec_changes[0].from << " -> " << r.calls[0].codec_changes[0].to;
+}
+
+TEST_F(SipCallsTest, CodecChangeSeenInRtpIsReported) {
+  send(request("INVITE", 1, false, sdpBody("192.0.2.1", 4000, "0 8")), true, 0.0);
+  send(response(200, "OK", 1, "INVITE", sdpBody("192.0.2.2", 5000, "0")), false, 1.0);
+  RtpStreamReport switched;
+  switched.call_id = "call-1";
+  switched.payload_types = {0, 8};
+  switched.start_ns = 2 * kSecond;
+  Report r = finish({switched}, 3 * kSecond);
+  ASSERT_EQ(r.calls[0].codec_changes.size(), 1u);
+  EXPECT_EQ(r.calls[0].codec_changes[0].from, "PCMU");
+  EXPECT_EQ(r.calls[0].codec_changes[0].to, "PCMA");
+  EXPECT_EQ(r.calls[0].codec_changes[0].reason, "rtp payload without a new offer");
+}
+
+}  // namespace
+}  // namespace capture
