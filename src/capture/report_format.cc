@@ -1,23 +1,133 @@
 #include "capture/report_format.h"
 
+#include <charconv>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <map>
-
-#include <nlohmann/json.hpp>
+#include <optional>
+#include <type_traits>
+#include <vector>
 
 namespace capture {
 namespace {
 
-using Json = nlohmann::ordered_json;
+// A JSON writer straight into a string: the report of a large capture holds hundreds of
+// thousands of SIP messages, and a document tree of them would cost more memory than the
+// analysis itself.
+class JsonOut {
+ public:
+  explicit JsonOut(std::string& out) : out_(out) {}
+
+  JsonOut& begin(char bracket) {
+    comma();
+    out_ += bracket;
+    first_ = true;
+    return *this;
+  }
+  JsonOut& end(char bracket) {
+    out_ += bracket;
+    first_ = false;
+    return *this;
+  }
+  JsonOut& key(std::string_view k) {
+    comma();
+    string(k);
+    out_ += ':';
+    first_ = true;  // the value follows without a comma
+    return *this;
+  }
+  JsonOut& value(std::string_view v) {
+    comma();
+    string(v);
+    return *this;
+  }
+  JsonOut& value(const char* v) { return value(std::string_view(v)); }
+  JsonOut& value(bool v) {
+    comma();
+    out_ += v ? "true" : "false";
+    return *this;
+  }
+  JsonOut& value(double v) {
+    comma();
+    if (!std::isfinite(v)) {
+      out_ += "null";
+      return *this;
+    }
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, ec == std::errc() ? end : buf);
+    return *this;
+  }
+  template <typename T>
+  requires std::is_integral_v<T> JsonOut& value(T v) {
+    comma();
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, ec == std::errc() ? end : buf);
+    return *this;
+  }
+  JsonOut& null() {
+    comma();
+    out_ += "null";
+    return *this;
+  }
+  JsonOut& value(const std::optional<double>& v) { return v ? value(*v) : null(); }
+  template <typename T>
+  JsonOut& field(std::string_view k, const T& v) {
+    key(k);
+    return value(v);
+  }
+  template <typename T>
+  JsonOut& list(std::string_view k, const std::vector<T>& items) {
+    key(k).begin('[');
+    for (const T& item : items) value(item);
+    return end(']');
+  }
+
+ private:
+  void comma() {
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  void string(std::string_view s) {
+    static const char kHex[] = "0123456789abcdef";
+    out_ += '"';
+    for (size_t i = 0; i < s.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c == '"' || c == '\\') {
+        out_ += '\\';
+        out_ += char(c);
+      } else if (c < 0x20 || c == 0x7f) {
+        out_ += "\\u00";
+        out_ += kHex[c >> 4];
+        out_ += kHex[c & 15];
+      } else if (c < 0x80) {
+        out_ += char(c);
+      } else {
+        // Keep valid UTF-8, replace anything else (captures carry arbitrary octets).
+        size_t len = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+        bool ok = len > 0 && i + len <= s.size();
+        for (size_t k = 1; ok && k < len; ++k)
+          ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+        if (ok) {
+          out_.append(s.substr(i, len));
+          i += len - 1;
+        } else {
+          out_ += "\\ufffd";
+        }
+      }
+    }
+    out_ += '"';
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
 
 // Seconds since the first frame, rounded to the microsecond (tshark's time_relative).
 double relative(const Report& r, int64_t ns) {
   return double((ns - r.first_ns) / 1000) / 1e6;
-}
-
-Json optionalMs(const std::optional<double>& v) {
-  return v ? Json(*v) : Json(nullptr);
 }
 
 std::string hex32(uint32_t v) {
@@ -32,125 +142,143 @@ std::string digitText(char d) {
 
 }  // namespace
 
-std::string toJson(const Report& r, bool pretty) {
-  Json doc;
-  doc["file"] = r.file;
-  doc["frames"] = r.frames;
-  doc["bytes"] = r.bytes;
-  doc["start"] = double(r.first_ns / 1000) / 1e6;
-  doc["duration"] = double((r.last_ns - r.first_ns) / 1000) / 1e6;
-  Json& calls = doc["calls"] = Json::array();
+std::string toJson(const Report& r) {
+  std::string text;
+  JsonOut j(text);
+  j.begin('{');
+  j.field("file", r.file).field("frames", r.frames).field("bytes", r.bytes);
+  j.field("start", double(r.first_ns / 1000) / 1e6);
+  j.field("duration", double((r.last_ns - r.first_ns) / 1000) / 1e6);
+  j.key("calls").begin('[');
   for (const CallReport& c : r.calls) {
-    Json call;
-    call["call_id"] = c.call_id;
-    call["method"] = c.method;
-    call["from"] = c.from;
-    call["to"] = c.to;
-    call["start"] = relative(r, c.start_ns);
-    call["end"] = relative(r, c.end_ns);
-    call["final_status"] = c.final_status;
-    call["final_reason"] = c.final_reason;
-    Json& messages = call["messages"] = Json::array();
+    j.begin('{');
+    j.field("call_id", c.call_id).field("method", c.method).field("from", c.from).field("to", c.to);
+    j.field("start", relative(r, c.start_ns)).field("end", relative(r, c.end_ns));
+    j.field("final_status", c.final_status).field("final_reason", c.final_reason);
+    j.key("messages").begin('[');
     for (const SipMessageRecord& m : c.messages) {
-      messages.push_back({{"frame", m.frame},
-                          {"time", relative(r, m.time_ns)},
-                          {"src", m.src.toString()},
-                          {"dst", m.dst.toString()},
-                          {"transport", transportName(m.transport)},
-                          {"method", m.method},
-                          {"status", m.status},
-                          {"reason", m.reason},
-                          {"cseq", m.cseq},
-                          {"retransmission", m.retransmission}});
+      j.begin('{')
+          .field("frame", m.frame)
+          .field("time", relative(r, m.time_ns))
+          .field("src", m.src.toString())
+          .field("dst", m.dst.toString())
+          .field("transport", transportName(m.transport))
+          .field("method", m.method)
+          .field("status", m.status)
+          .field("reason", m.reason)
+          .field("cseq", m.cseq)
+          .field("retransmission", m.retransmission)
+          .end('}');
     }
-    call["post_dial_delay_ms"] = optionalMs(c.post_dial_delay_ms);
-    call["setup_ms"] = optionalMs(c.setup_ms);
-    call["duration_ms"] = optionalMs(c.duration_ms);
-    call["hangup_by"] = c.hangup_by;
-    call["auth_challenges"] = c.auth_challenges;
-    call["retransmissions"] = c.retransmissions;
-    call["ack_timeout"] = c.ack_timeout;
-    call["media_timeout"] = c.media_timeout;
-    call["one_way_audio"] = c.one_way_audio;
-    call["cancelled"] = c.cancelled;
-    call["reinvites"] = c.reinvites;
-    call["codecs"] = c.codecs;
-    call["offered_codecs"] = c.offered_codecs;
-    call["answered_codecs"] = c.answered_codecs;
-    Json& changes = call["codec_changes"] = Json::array();
+    j.end(']');
+    j.field("post_dial_delay_ms", c.post_dial_delay_ms).field("setup_ms", c.setup_ms);
+    j.field("duration_ms", c.duration_ms).field("hangup_by", c.hangup_by);
+    j.field("auth_challenges", c.auth_challenges).field("retransmissions", c.retransmissions);
+    j.field("ack_timeout", c.ack_timeout).field("media_timeout", c.media_timeout);
+    j.field("one_way_audio", c.one_way_audio).field("cancelled", c.cancelled);
+    j.field("reinvites", c.reinvites);
+    j.list("codecs", c.codecs).list("offered_codecs", c.offered_codecs);
+    j.list("answered_codecs", c.answered_codecs);
+    j.key("codec_changes").begin('[');
     for (const CodecChange& ch : c.codec_changes) {
-      changes.push_back({{"time", relative(r, ch.time_ns)},
-                         {"from", ch.from},
-                         {"to", ch.to},
-                         {"reason", ch.reason}});
+      j.begin('{')
+          .field("time", relative(r, ch.time_ns))
+          .field("from", ch.from)
+          .field("to", ch.to)
+          .field("reason", ch.reason)
+          .end('}');
     }
-    call["refused_codec"] = c.refused_codec ? Json(*c.refused_codec) : Json(nullptr);
-    calls.push_back(std::move(call));
+    j.end(']');
+    j.key("refused_codec");
+    if (c.refused_codec) {
+      j.value(*c.refused_codec);
+    } else {
+      j.null();
+    }
+    j.end('}');
   }
-  Json& streams = doc["rtp_streams"] = Json::array();
+  j.end(']');
+  j.key("rtp_streams").begin('[');
   for (const RtpStreamReport& s : r.rtp_streams) {
-    streams.push_back({{"ssrc", s.ssrc},
-                       {"ssrc_hex", hex32(s.ssrc)},
-                       {"src", s.src.toString()},
-                       {"dst", s.dst.toString()},
-                       {"payload_type", s.payload_type},
-                       {"payload_types", s.payload_types},
-                       {"codec", s.codec},
-                       {"packets", s.packets},
-                       {"expected", s.expected},
-                       {"lost", s.lost},
-                       {"duplicates", s.duplicates},
-                       {"out_of_order", s.out_of_order},
-                       {"max_jitter_ms", s.max_jitter_ms},
-                       {"mean_jitter_ms", s.mean_jitter_ms},
-                       {"max_delta_ms", s.max_delta_ms},
-                       {"start", relative(r, s.start_ns)},
-                       {"end", relative(r, s.end_ns)},
-                       {"call_id", s.call_id},
-                       {"from_sdp", s.from_sdp},
-                       {"mos", s.mos ? Json(*s.mos) : Json(nullptr)}});
+    j.begin('{')
+        .field("ssrc", s.ssrc)
+        .field("ssrc_hex", hex32(s.ssrc))
+        .field("src", s.src.toString())
+        .field("dst", s.dst.toString())
+        .field("payload_type", s.payload_type)
+        .list("payload_types", s.payload_types)
+        .field("codec", s.codec)
+        .field("packets", s.packets)
+        .field("expected", s.expected)
+        .field("lost", s.lost)
+        .field("duplicates", s.duplicates)
+        .field("out_of_order", s.out_of_order)
+        .field("max_jitter_ms", s.max_jitter_ms)
+        .field("mean_jitter_ms", s.mean_jitter_ms)
+        .field("max_delta_ms", s.max_delta_ms)
+        .field("start", relative(r, s.start_ns))
+        .field("end", relative(r, s.end_ns))
+        .field("call_id", s.call_id)
+        .field("from_sdp", s.from_sdp)
+        .field("mos", s.mos)
+        .end('}');
   }
-  Json& rtcp = doc["rtcp"] = Json::array();
+  j.end(']');
+  j.key("rtcp").begin('[');
   for (const RtcpPacketReport& p : r.rtcp) {
-    Json blocks = Json::array();
+    j.begin('{')
+        .field("frame", p.frame)
+        .field("time", relative(r, p.time_ns))
+        .field("src", p.src.toString())
+        .field("dst", p.dst.toString())
+        .field("packet_type", p.packet_type)
+        .field("sender_ssrc", p.sender_ssrc);
+    j.key("blocks").begin('[');
     for (const RtcpReportBlock& b : p.blocks) {
-      blocks.push_back({{"ssrc", b.ssrc},
-                        {"fraction_lost", b.fraction_lost},
-                        {"cumulative_lost", b.cumulative_lost},
-                        {"highest_seq", b.highest_seq},
-                        {"jitter", b.jitter},
-                        {"lsr", b.lsr},
-                        {"dlsr", b.dlsr}});
+      j.begin('{')
+          .field("ssrc", b.ssrc)
+          .field("fraction_lost", b.fraction_lost)
+          .field("cumulative_lost", b.cumulative_lost)
+          .field("highest_seq", b.highest_seq)
+          .field("jitter", b.jitter)
+          .field("lsr", b.lsr)
+          .field("dlsr", b.dlsr)
+          .end('}');
     }
-    rtcp.push_back({{"frame", p.frame},
-                    {"time", relative(r, p.time_ns)},
-                    {"src", p.src.toString()},
-                    {"dst", p.dst.toString()},
-                    {"packet_type", p.packet_type},
-                    {"sender_ssrc", p.sender_ssrc},
-                    {"blocks", std::move(blocks)},
-                    {"round_trip_ms", optionalMs(p.round_trip_ms)},
-                    {"call_id", p.call_id}});
+    j.end(']');
+    j.field("round_trip_ms", p.round_trip_ms).field("call_id", p.call_id).end('}');
   }
-  Json& dtmf = doc["dtmf"] = Json::array();
+  j.end(']');
+  j.key("dtmf").begin('[');
   for (const DtmfEvent& d : r.dtmf) {
-    dtmf.push_back({{"digit", digitText(d.digit)},
-                    {"event_id", d.event_id},
-                    {"source", d.source},
-                    {"time", relative(r, d.time_ns)},
-                    {"duration_ms", d.duration_ms},
-                    {"ssrc", d.ssrc},
-                    {"call_id", d.call_id}});
+    j.begin('{')
+        .field("digit", digitText(d.digit))
+        .field("event_id", d.event_id)
+        .field("source", d.source)
+        .field("time", relative(r, d.time_ns))
+        .field("duration_ms", d.duration_ms)
+        .field("ssrc", d.ssrc)
+        .field("call_id", d.call_id)
+        .end('}');
   }
-  doc["counters"] = {{"undecodable_frames", r.undecodable_frames},
-                     {"sip_parse_errors", r.sip_parse_errors}};
+  j.end(']');
+  j.key("counters")
+      .begin('{')
+      .field("undecodable_frames", r.undecodable_frames)
+      .field("sip_parse_errors", r.sip_parse_errors)
+      .end('}');
+  j.key("error");
   if (r.error) {
-    doc["error"] = {
-        {"offset", r.error->offset}, {"frame", r.error->frame}, {"reason", r.error->reason}};
+    j.begin('{')
+        .field("offset", r.error->offset)
+        .field("frame", r.error->frame)
+        .field("reason", r.error->reason)
+        .end('}');
   } else {
-    doc["error"] = nullptr;
+    j.null();
   }
-  return doc.dump(pretty ? 2 : -1, ' ', false, Json::error_handler_t::replace);
+  j.end('}');
+  return text;
 }
 
 void writeText(const Report& r, std::ostream& out) {

@@ -9,7 +9,7 @@
 
 namespace capture {
 
-std::string toJson(const Report& report, bool pretty = false);
+std::string toJson(const Report& report);
 void writeText(const Report& report, std::ostream& out);
 
 }  // namespace capture
