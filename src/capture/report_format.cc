@@ -1,5 +1,6 @@
 #include "capture/report_format.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cinttypes>
 #include <cmath>
@@ -330,6 +331,24 @@ void writeText(const Report& r, std::ostream& out) {
       out << "  codec change " << ch.from << " -> " << ch.to << " (" << ch.reason << ")\n";
     if (c.refused_codec) out << "  488 refused an offer of " << *c.refused_codec << "\n";
     for (const RtpStreamReport* s : by_call[c.call_id]) stream_line(*s);
+    size_t rtcp_packets = 0;
+    std::optional<double> rtt_min, rtt_max;
+    for (const RtcpPacketReport& p : r.rtcp) {
+      if (p.call_id != c.call_id) continue;
+      ++rtcp_packets;
+      if (!p.round_trip_ms) continue;
+      rtt_min = std::min(rtt_min.value_or(*p.round_trip_ms), *p.round_trip_ms);
+      rtt_max = std::max(rtt_max.value_or(*p.round_trip_ms), *p.round_trip_ms);
+    }
+    if (rtcp_packets) {
+      std::snprintf(line, sizeof line, "    rtcp %zu packets", rtcp_packets);
+      out << line;
+      if (rtt_min) {
+        std::snprintf(line, sizeof line, ", round trip %.1f-%.1f ms", *rtt_min, *rtt_max);
+        out << line;
+      }
+      out << "\n";
+    }
     for (const DtmfEvent& d : r.dtmf) {
       if (d.call_id == c.call_id)
         out << "    dtmf " << digitText(d.digit) << " (" << d.source << ") at "

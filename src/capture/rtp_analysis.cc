@@ -248,6 +248,7 @@ struct PendingEvent {
 struct Stream {
   StreamKey key;
   uint64_t order = 0;
+  bool in_active = false;  // listed in Impl::active (seen within the idle limits)
   // Binding: the destination's, else the source's (tshark's conversation lookup order).
   BindingEntry* binding = nullptr;
   uint32_t binding_version = 0;
@@ -345,6 +346,10 @@ struct RtpAnalyzer::Impl {
   std::unordered_map<Endpoint, std::unique_ptr<BindingEntry>, EndpointHash> bindings;
   uint64_t insertions = 0;
   std::unordered_map<StreamKey, Stream, StreamKeyHash> streams;
+  // The streams a sweep has to look at: those that carried packets since they went idle.
+  // A capture of hours holds thousands of finished streams; sweeping them all every 5 s
+  // of capture time cost more than their packets did.
+  std::vector<Stream*> active;
   uint64_t next_order = 0;
   std::unordered_map<FlowKey, Candidate, FlowKeyHash> candidates;
   std::unordered_map<FlowKey, uint32_t, FlowKeyHash> flow_streams;
@@ -471,6 +476,7 @@ struct RtpAnalyzer::Impl {
     auto it = streams.find(StreamKey{p.src, p.dst, rtp.ssrc});
     if (it != streams.end()) {
       Stream& s = it->second;
+      activate(s);
       if (s.binding && s.binding->version != s.binding_version) refresh(s);
       if (!s.by_dst && s.insertions_seen != insertions &&
           now_ns - s.looked_up_ns >= kRebindEveryNs) {
@@ -489,6 +495,7 @@ struct RtpAnalyzer::Impl {
     Stream& s = streams[key];
     s.key = key;
     s.order = next_order++;
+    activate(s);
     resolve(s);
     return s;
   }
@@ -849,15 +856,29 @@ struct RtpAnalyzer::Impl {
 
   // ---- housekeeping ----
 
+  void activate(Stream& s) {
+    if (s.in_active) return;
+    s.in_active = true;
+    active.push_back(&s);
+  }
+
   void sweep() {
     last_sweep_ns = now_ns;
     ++sweeps;
-    for (auto& [key, s] : streams) {
+    for (size_t i = 0; i < active.size();) {
+      Stream& s = *active[i];
       const int64_t idle = now_ns - s.end_ns;
       if (idle > kDetectorIdleNs) closeDetector(s);
       if (idle > options.media_timeout_ns) {
         emitEvent(s);
         release(s);
+      }
+      if (idle > kDetectorIdleNs && idle > options.media_timeout_ns) {
+        s.in_active = false;
+        active[i] = active.back();
+        active.pop_back();
+      } else {
+        ++i;
       }
     }
     for (auto it = bindings.begin(); it != bindings.end();) {
