@@ -30,6 +30,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_capture import parse_size  # noqa: E402  (one size syntax for both scripts)
 import threading
 import time
 
@@ -41,14 +44,6 @@ HEURISTIC = ["--enable-heuristic", "rtp_udp"]
 TARGET_RATIO, TARGET_MB_S, TARGET_RSS_MB = 20.0, 1000.0, 200.0
 
 _running = set()  # pids of the children alive, for the cleanup
-
-
-def parse_size(text):
-    m = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)(?:i?B)?\s*", text, re.I)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text}")
-    unit = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[m.group(2).upper()]
-    return int(float(m.group(1)) * unit)
 
 
 def kill_group(pid):

@@ -275,28 +275,22 @@ void Decoder::mpls(const uint8_t* p, size_t n, int depth) {
     ++stats_.bad_link_header;
     return;
   }
-  switch (p[0] >> 4) {
-    case 4:
-      ipv4(p, n, depth);
-      return;
-    case 6:
-      ipv6(p, n, depth);
-      return;
-    case 0:  // pseudowire control word, then Ethernet
-      if (depth >= options_.max_encapsulation_depth) {
-        ++stats_.tunnel_too_deep;
-        return;
-      }
-      if (n < 4) {
-        ++stats_.bad_link_header;
-        return;
-      }
-      ethernet(p + 4, n - 4, depth + 1);
-      return;
-    default:
-      ++stats_.non_ip;
-      return;
+  const int version = p[0] >> 4;
+  if (version == 4 || version == 6) return ipAny(p, n, depth);
+  if (version != 0) {
+    ++stats_.non_ip;
+    return;
   }
+  // A pseudowire control word, then Ethernet.
+  if (depth >= options_.max_encapsulation_depth) {
+    ++stats_.tunnel_too_deep;
+    return;
+  }
+  if (n < 4) {
+    ++stats_.bad_link_header;
+    return;
+  }
+  ethernet(p + 4, n - 4, depth + 1);
 }
 
 void Decoder::ipAny(const uint8_t* p, size_t n, int depth) {
