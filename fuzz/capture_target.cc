@@ -2,11 +2,14 @@
 // executables linking targets.cc need sb_capture only when they call it.
 #include <cstring>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 
+#include "capture/analyzer.h"
 #include "capture/capture_file.h"
 #include "capture/decoder.h"
+#include "capture/report_format.h"
 #include "targets.h"
 
 namespace fuzz {
@@ -121,6 +124,15 @@ void captureInput(const uint8_t* data, size_t size) {
       require((*file)->offset() == (*file)->size());
     }
     d.finish();
+    // The whole analysis over the same file (SIP calls, SDP, RTP/RTCP, DTMF, the reports).
+    auto again = capture::CaptureFile::fromBuffer(in);
+    require(bool(again));
+    capture::Report report = capture::analyze(**again);
+    require(report.frames == n);
+    std::string json = capture::toJson(report);
+    require(json.size() >= 2 && json.front() == '{' && json.back() == '}');
+    std::ostringstream text;
+    capture::writeText(report, text);
     return;
   }
   // A stream of frames: [link type index][time step][length: 2 octets][octets] ...

@@ -1,5 +1,6 @@
 #include "capture/analyzer.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "capture/decoder.h"
@@ -7,6 +8,8 @@
 
 namespace capture {
 namespace {
+
+constexpr int64_t kLatestTimeNs = int64_t(1) << 62;
 
 // Sends each payload to the SIP tracker or the RTP analyzer, and remembers which call the
 // current frame belongs to (for split).
@@ -84,6 +87,9 @@ Report analyze(CaptureFile& file, const AnalyzeOptions& options) {
   Decoder decoder(dispatcher);
   Frame frame;
   while (file.next(frame)) {
+    // A hostile file can claim any time (pcapng offsets and resolutions multiply): keep it
+    // in [1970, about 2116] so that every difference of two times fits in 64 bits.
+    frame.time_ns = std::clamp<int64_t>(frame.time_ns, 0, kLatestTimeNs);
     if (report.frames == 0) report.first_ns = frame.time_ns;
     report.last_ns = frame.time_ns;
     ++report.frames;
