@@ -15,6 +15,7 @@ PACKAGES=(
   libsqlite3-dev               # the embedded store (default)
   libpq-dev                    # the PostgreSQL store
   nlohmann-json3-dev           # JSON for the admin commands and the REST API
+  libspandsp-dev               # in-band DTMF detection (src/media)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   libosip2-dev                 # the reference SIP parser in bench/

@@ -29,6 +29,17 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// The digit of an INFO body's signal: "5", "*", "#", "A".."D", or the event codes 10-15 some
+// gateways send for * # A-D. 0 when it is none of them.
+char infoDigit(std::string_view v) {
+  if (v == "10") return '*';
+  if (v == "11") return '#';
+  if (v.size() == 2 && v[0] == '1' && v[1] >= '2' && v[1] <= '5') return char('A' + (v[1] - '2'));
+  if (v.size() != 1) return 0;
+  const char c = char(std::toupper(static_cast<unsigned char>(v[0])));
+  return std::string_view("0123456789*#ABCD").find(c) != std::string_view::npos ? c : 0;
+}
+
 // RFC 3551's static payload types; "" for unassigned and dynamic ones.
 std::string staticName(int pt) {
   static const char* const kStatic[35] = {
@@ -250,7 +261,7 @@ std::string_view SipCallTracker::handle(std::string_view bytes, const Payload& p
           if (eq == std::string_view::npos) continue;
           std::string name = lower(common::trimLws(line.substr(0, eq)));
           std::string_view value = common::trimLws(line.substr(eq + 1));
-          if (name == "signal" && !value.empty()) ev.digit = char(std::toupper(value[0]));
+          if (name == "signal") ev.digit = infoDigit(value);
           if (name == "duration") {
             int ms = 0;
             std::from_chars(value.data(), value.data() + value.size(), ms);
@@ -259,7 +270,7 @@ std::string_view SipCallTracker::handle(std::string_view bytes, const Payload& p
         }
       } else if (mime == "application/dtmf") {
         std::string_view v = common::trimLws(body);
-        if (!v.empty()) ev.digit = char(std::toupper(v[0]));
+        ev.digit = infoDigit(v);
       }
       if (ev.digit &&
           std::string_view("0123456789*#ABCD").find(ev.digit) != std::string_view::npos &&

@@ -229,8 +229,12 @@ TEST_F(SipCallsTest, InfoDtmfRelayAndPlainDtmf) {
        2.0);
   send(request("INFO", 3, true, "#", "application/dtmf"), true, 3.0);
   send(request("INFO", 4, true, "nothing", "application/x-other"), true, 4.0);
+  send(request("INFO", 5, true, "Signal=11\nDuration=100\n", "application/dtmf-relay"), true, 5.0);
+  send(request("INFO", 6, true, "Signal=x\r\n", "application/dtmf-relay"), true, 6.0);
   Report r = finish();
-  ASSERT_EQ(r.dtmf.size(), 2u);
+  ASSERT_EQ(r.dtmf.size(), 3u);
+  EXPECT_EQ(r.dtmf[2].digit, '#');  // event code 11, LF-only lines
+  EXPECT_DOUBLE_EQ(r.dtmf[2].duration_ms, 100);
   EXPECT_EQ(r.dtmf[0].digit, '5');
   EXPECT_EQ(r.dtmf[0].source, "info");
   EXPECT_DOUBLE_EQ(r.dtmf[0].duration_ms, 160);
