@@ -16,6 +16,7 @@ PACKAGES=(
   libpq-dev                    # the PostgreSQL store
   nlohmann-json3-dev           # JSON for the admin commands and the REST API
   libspandsp-dev               # in-band DTMF detection (src/media)
+  libpugixml-dev               # TwiML documents (src/messaging, voice later)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   libosip2-dev                 # the reference SIP parser in bench/

@@ -40,6 +40,7 @@ void writeAccount(JsonWriter& w, const store::Account& a, const std::string& tok
   w.key("balance").string(uri + "/Balance.json");
   w.key("usage").string(uri + "/Usage.json");
   w.key("keys").string(uri + "/Keys.json");
+  w.key("messages").string(uri + "/Messages.json");
   w.endObject();
   w.endObject();
 }
@@ -596,6 +597,8 @@ HttpReply RestApi::Impl::route(Ctx& c, std::string_view rest) {
   }
   if (rest == "Users.json") return users(c);
   if (rest == "AuditEvents.json") return auditEvents(c);
+  if (rest == "Messages.json" || rest == "OptOuts.json" || sidIn("Messages", "SM"))
+    return messageResources(store, options.messaging, c, rest);
   constexpr std::string_view kSip = "SIP/";
   if (rest.substr(0, kSip.size()) == kSip)
     return sipResources(store, key, c, rest.substr(kSip.size()));

@@ -4,8 +4,8 @@
 //   api::RestApi rest(store, master_key, {});
 //   api::HttpServer server(options, [&](api::HttpRequest& r) { return rest.handle(r); });
 //
-// Resources under /2010-04-01/Accounts/{AccountSid}/: IncomingPhoneNumbers, Balance,
-// Usage/Records, Keys, and Switchboard's Users and AuditEvents; the account itself at
+// Resources under /2010-04-01/Accounts/{AccountSid}/: IncomingPhoneNumbers, Messages, Balance,
+// Usage/Records, Keys, and Switchboard's Users, AuditEvents and OptOuts; the account itself at
 // /2010-04-01/Accounts/{AccountSid}.json and its subaccounts at /2010-04-01/Accounts.json.
 // An account the caller cannot reach, or a resource of one, is a 404 (never a 403 that
 // would tell it exists); a resource the caller's role does not allow is a 403 (20403).
@@ -22,6 +22,10 @@
 #include "api/provisioning.h"
 #include "store/store.h"
 
+namespace messaging {
+class Service;
+}
+
 namespace api {
 
 class RestApi {
@@ -30,6 +34,8 @@ class RestApi {
     Authenticator::Options auth;
     AuditTrail::Options audit;
     std::function<int64_t()> now;  // unix seconds; empty = the system clock
+    // Sends Messages.json POSTs; null = this node does not send (lists and fetches still work).
+    messaging::Service* messaging = nullptr;
   };
   RestApi(store::Store& store, const MasterKey& key, Options options);
   ~RestApi();

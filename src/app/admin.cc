@@ -19,7 +19,10 @@ constexpr const char* kUsage =
     "usage: switchboard admin [--config FILE] [--set KEY=VALUE ...] VERB\n"
     "  account create --name NAME [--parent SID]   prints sid and auth_token (shown once)\n"
     "  account show --account SID\n"
+    "  account set --account SID [--sms-per-second N] [--dlr-level2 on|off] [--help-text T]\n"
+    "              [--stop-text T] [--start-text T]   SMS settings (serve follows within 1 s)\n"
     "  number add --account SID --number E164 [--voice-url URL] [--sms-url URL]\n"
+    "             [--sms-native-opt-out on|off]\n"
     "  number list --account SID\n"
     "  user add --account SID --email EMAIL --role owner|admin|developer|billing|read-only\n"
     "           prints the user and an API key (sid and secret, shown once)\n"
@@ -34,6 +37,12 @@ constexpr const char* kUsage =
     "  route list\n"
     "  route remove (--prefix [+]DIGITS | --default)\n"
     "  (trunks and routes take effect when serve starts)\n"
+    "  sms-trunk add --name NAME --smpp HOST:PORT --system-id ID --password PASSWORD\n"
+    "                [--system-type T] [--window N] [--max-per-second N] [--prefix +1,+44,...]\n"
+    "  sms-trunk add --name NAME --sip SIP_TRUNK [--window N] [--prefix ...]   SIP MESSAGE\n"
+    "  sms-trunk list\n"
+    "  sms-trunk remove --name NAME\n"
+    "  (SMS trunks take effect when serve starts)\n"
     "  sip-block list                 sources the flood guard has blocked, still in force\n"
     "  sip-block remove --source IP   lifts a block (the running server follows within 2 s)\n";
 
@@ -295,6 +304,7 @@ nlohmann::json numberJson(const store::PhoneNumber& n) {
           {"sms_url", n.sms_url},
           {"porting_status", n.porting_status},
           {"hosting", n.hosting},
+          {"sms_native_opt_out", n.sms_native_opt_out},
           {"date_created", api::rfc2822Date(n.created_at)}};
 }
 
@@ -331,7 +341,115 @@ int account(store::Store& db, api::Provisioning& prov, const ConfigOptions& o, s
     out << accountJson(**found).dump() << "\n";
     return 0;
   }
+  if (action == "set") {
+    const std::string* sid = value(o, "--account");
+    if (!sid) return usage(err, "account set needs --account");
+    auto settings = db.messagingSettings().account(*sid);
+    if (!settings) return storeError(err, settings.error());
+    if (const std::string* v = value(o, "--sms-per-second")) {
+      auto n = common::parseUint(*v, 100000);
+      if (!n || *n == 0)
+        return usage(err, "--sms-per-second must be a whole number from 1 to 100000");
+      settings->sms_per_second = int64_t(*n);
+    }
+    if (const std::string* v = value(o, "--dlr-level2")) {
+      if (*v != "on" && *v != "off") return usage(err, "--dlr-level2 must be on or off");
+      settings->dlr_level2 = *v == "on";
+    }
+    for (auto [flag, field] : {std::pair{"--help-text", &settings->help_text},
+                               {"--stop-text", &settings->stop_text},
+                               {"--start-text", &settings->start_text}})
+      if (const std::string* v = value(o, flag)) *field = *v;
+    settings->updated_at = nowUnix();
+    if (auto st = db.messagingSettings().putAccount(*settings); !st)
+      return storeError(err, st.error());
+    out << nlohmann::json{{"account_sid", settings->account_sid},
+                          {"sms_per_second", settings->sms_per_second},
+                          {"dlr_level2", settings->dlr_level2},
+                          {"help_text", settings->help_text},
+                          {"stop_text", settings->stop_text},
+                          {"start_text", settings->start_text}}
+               .dump()
+        << "\n";
+    return 0;
+  }
   return usage(err, "unknown account action '" + action + "'");
+}
+
+nlohmann::json smsTrunkJson(const store::SmsTrunk& t) {
+  return {{"name", t.name},
+          {"kind", t.kind},
+          {"address", t.address},
+          {"system_id", t.system_id},
+          {"system_type", t.system_type},
+          {"window", t.window},
+          {"max_per_second", t.max_per_second},
+          {"prefixes", t.prefixes}};
+}
+
+int smsTrunk(store::Store& db, const api::MasterKey& key, const ConfigOptions& o, std::ostream& out,
+             std::ostream& err) {
+  const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
+  if (action == "add") {
+    const std::string* name = value(o, "--name");
+    const std::string* smpp = value(o, "--smpp");
+    const std::string* system_id = value(o, "--system-id");
+    const std::string* password = value(o, "--password");
+    const std::string* sip = value(o, "--sip");
+    store::SmsTrunk t;
+    if (sip) {
+      if (!name || smpp) return usage(err, "sms-trunk add --sip needs --name and no --smpp");
+      t.name = *name;
+      t.kind = "sip";
+      t.address = *sip;
+    } else {
+      if (!name || !smpp || !system_id || !password)
+        return usage(err, "sms-trunk add needs --name, --smpp, --system-id and --password");
+      if (!common::HostPort::parse(*smpp)) return usage(err, "--smpp must be HOST:PORT");
+      t.name = *name;
+      t.kind = "smpp";
+      t.address = *smpp;
+      t.system_id = *system_id;
+      t.password_sealed = key.seal(*password, "sms-trunk:" + *name);
+    }
+    if (const std::string* v = value(o, "--system-type")) t.system_type = *v;
+    if (const std::string* v = value(o, "--window")) {
+      auto n = common::parseUint(*v, 1000);
+      if (!n) return usage(err, "--window must be a whole number up to 1000");
+      t.window = int64_t(*n);
+    }
+    if (const std::string* v = value(o, "--max-per-second")) {
+      auto n = common::parseUint(*v, 1000000);
+      if (!n) return usage(err, "--max-per-second must be a whole number");
+      t.max_per_second = int64_t(*n);
+    }
+    if (const std::string* v = value(o, "--prefix")) t.prefixes = commaList(*v);
+    t.created_at = nowUnix();
+    if (auto st = db.messagingSettings().upsertTrunk(t); !st) return storeError(err, st.error());
+    out << smsTrunkJson(t).dump() << "\n";
+    return 0;
+  }
+  if (action == "list") {
+    auto rows = db.messagingSettings().listTrunks();
+    if (!rows) return storeError(err, rows.error());
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& t : *rows) arr.push_back(smsTrunkJson(t));
+    out << arr.dump() << "\n";
+    return 0;
+  }
+  if (action == "remove") {
+    const std::string* name = value(o, "--name");
+    if (!name) return usage(err, "sms-trunk remove needs --name");
+    auto gone = db.messagingSettings().removeTrunk(*name);
+    if (!gone) return storeError(err, gone.error());
+    if (!*gone) {
+      err << "switchboard admin: no SMS trunk " << *name << "\n";
+      return 1;
+    }
+    out << nlohmann::json{{"removed", *name}}.dump() << "\n";
+    return 0;
+  }
+  return usage(err, "unknown sms-trunk action '" + action + "'");
 }
 
 int number(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostream& err) {
@@ -351,6 +469,10 @@ int number(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ost
           return usage(err, std::string(flag) + " must be an http(s) URL");
         *field = *url;
       }
+    }
+    if (const std::string* v = value(o, "--sms-native-opt-out")) {
+      if (*v != "on" && *v != "off") return usage(err, "--sms-native-opt-out must be on or off");
+      n.sms_native_opt_out = *v == "on";
     }
     n.created_at = n.updated_at = nowUnix();
     auto made = db.phoneNumbers().create(n);
@@ -399,9 +521,14 @@ int user(api::Provisioning& prov, const ConfigOptions& o, std::ostream& out, std
 int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto o = parseConfigOptions(
       args, {"--default", "--stateless"},
-      {"--domain", "--user", "--password", "--account", "--name", "--number", "--voice-url",
-       "--sms-url", "--role", "--gateways", "--algorithm", "--acl", "--probe-interval", "--prefix",
-       "--trunk", "--source", "--parent", "--email"});
+      {"--domain",         "--user",      "--password",       "--account",
+       "--name",           "--number",    "--voice-url",      "--sms-url",
+       "--role",           "--gateways",  "--algorithm",      "--acl",
+       "--probe-interval", "--prefix",    "--trunk",          "--source",
+       "--parent",         "--email",     "--sms-per-second", "--dlr-level2",
+       "--help-text",      "--stop-text", "--start-text",     "--sms-native-opt-out",
+       "--smpp",           "--system-id", "--system-type",    "--window",
+       "--max-per-second", "--sip"});
   if (!o) return usage(err, o.error().reason);
   if (o->positional.empty()) return usage(err, "no verb");
   auto cfg = common::Config::load(o->config_file, o->overrides);
@@ -411,7 +538,7 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
   const std::string& noun = o->positional[0];
   if (noun != "sip-user" && noun != "trunk" && noun != "route" && noun != "sip-block" &&
-      noun != "account" && noun != "number" && noun != "user")
+      noun != "account" && noun != "number" && noun != "user" && noun != "sms-trunk")
     return usage(err, "unknown verb '" + noun + "'");
   auto db = store::Store::open(cfg->store().url);
   if (!db) {
@@ -422,12 +549,13 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (noun == "route") return route(**db, *o, out, err);
   if (noun == "sip-block") return sipBlock(**db, *o, out, err);
   if (noun == "number") return number(**db, *o, out, err);
-  if (noun == "account" || noun == "user") {
+  if (noun == "account" || noun == "user" || noun == "sms-trunk") {
     auto key = api::MasterKey::load(cfg->masterKey(), cfg->dataDir());
     if (!key) {
       err << "switchboard admin: " << key.error().reason << "\n";
       return 1;
     }
+    if (noun == "sms-trunk") return smsTrunk(**db, *key, *o, out, err);
     api::Provisioning prov(**db, *key);
     return noun == "account" ? account(**db, prov, *o, out, err) : user(prov, *o, out, err);
   }

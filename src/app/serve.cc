@@ -12,6 +12,7 @@
 #include "api/secrets.h"
 #include "app/options.h"
 #include "app/sip_edge.h"
+#include "app/sms_gateway.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "store/store.h"
@@ -83,7 +84,13 @@ int runServe(const std::vector<std::string>& args) {
   auto master_key = api::MasterKey::load(cfg->masterKey(), cfg->dataDir());
   if (!master_key) return fail(master_key.error().reason);
 
-  api::RestApi rest(**store, *master_key, {});
+  // The edge outlives the SMS carriers (SIP MESSAGE goes through it): built first, stopped last.
+  SipEdge edge(*cfg, **store);
+  SmsGateway sms(*cfg, **store, *master_key, &edge.messageSender());
+  if (auto st = sms.start(); !st) return fail(st.error().reason);
+  api::RestApi::Options ro;
+  ro.messaging = &sms.service();
+  api::RestApi rest(**store, *master_key, std::move(ro));
   const common::HttpConfig& hc = cfg->http();
   api::HttpServer::Options ho;
   ho.listeners.push_back({hc.listen, false});
@@ -97,19 +104,26 @@ int runServe(const std::vector<std::string>& args) {
   api::HttpServer http(std::move(ho), [&rest](api::HttpRequest& r) { return rest.handle(r); });
   if (auto st = http.start(); !st) return fail(st.error().reason);
 
-  SipEdge edge(*cfg, **store);
+  edge.setInboundMessageHook(
+      [&sms](const edge::InboundMessageInfo& m, std::function<void(int)> respond) {
+        sms.service().onInbound(
+            {m.trunk, m.from, m.to, m.body, 1},
+            [respond = std::move(respond)](bool stored) { respond(stored ? 202 : 500); });
+      });
   if (auto st = edge.start(); !st) return fail(st.error().reason);
   std::cout << "# switchboard resolved configuration\n" << cfg->dumpYaml();
   for (const std::string& l : edge.listening()) std::cout << "# sip listening: " << l << "\n";
   for (const std::string& l : http.listening()) std::cout << "# http listening: " << l << "\n";
+  for (const std::string& t : sms.trunks()) std::cout << "# sms trunk: " << t << "\n";
   std::cout << "# active parts: sip edge (registrar, digest auth, proxy), REST API (accounts, "
-               "numbers, keys, users, audit)\n"
+               "numbers, keys, users, audit, messages), messaging (SMPP, SIP MESSAGE)\n"
             << std::flush;
 
   SB_LOG(kInfo, "serve: running with data_dir " + cfg->dataDir() + "; SIGTERM or SIGINT stops it");
   int sig = waitForStop(stop);
   SB_LOG(kInfo, std::string("serve: stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
   http.stop();
+  sms.stop();
   edge.stop();
   auto hs = http.stats();
   auto rs = rest.stats();

@@ -4,9 +4,11 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <mutex>
 
 #include "common/log.h"
 #include "common/thread_pool.h"
@@ -134,6 +136,73 @@ struct SipEdge::Impl {
   std::vector<std::string> listening;
   bool running = false;
 
+  // Open while the workers run. Work posted to them from other threads (SMS answers and
+  // sends) passes through it, so nothing is posted to a loop that is gone.
+  struct Gate {
+    std::mutex mu;
+    bool open = false;
+  };
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+  edge::InboundMessageHook message_hook;
+  std::atomic<size_t> next_message_worker{0};
+
+  // `done` exactly once: a send posted to a worker that stops before running it still ends
+  // (as never sent) when the loop drops it.
+  class OnceDone {
+   public:
+    explicit OnceDone(std::function<void(messaging::SipSendResult)> done)
+        : done_(std::move(done)) {}
+    ~OnceDone() { fire({-1, "SIP edge stopped", ""}); }
+    void fire(messaging::SipSendResult r) {
+      if (!fired_.exchange(true)) done_(std::move(r));
+    }
+
+   private:
+    std::function<void(messaging::SipSendResult)> done_;
+    std::atomic<bool> fired_{false};
+  };
+
+  // The edge as the SIP MESSAGE carrier's way out: each MESSAGE goes to the next worker in
+  // turn, which makes a Call-ID it owns (so the answers come back to it).
+  class MessageSender final : public messaging::SipMessageSender {
+   public:
+    explicit MessageSender(Impl& m) : m_(m) {}
+    bool available(const std::string& trunk) const override {
+      std::lock_guard lock(m_.gate->mu);
+      if (!m_.gate->open || m_.shared == nullptr || m_.shared->routing() == nullptr) return false;
+      for (const auto& t : m_.shared->routing()->trunks()) {
+        if (t->name == trunk) return true;
+      }
+      return false;
+    }
+    void sendMessage(const std::string& trunk, const std::string& from, const std::string& to,
+                     const std::string& text,
+                     std::function<void(messaging::SipSendResult)> done) override {
+      edge::OutboundMessage msg;
+      msg.trunk = trunk;
+      msg.from = from;
+      msg.to = to;
+      msg.body = text;
+      auto once = std::make_shared<OnceDone>(std::move(done));
+      std::lock_guard lock(m_.gate->mu);
+      if (!m_.gate->open) {
+        once->fire({-1, "SIP edge not running", ""});
+        return;
+      }
+      size_t i = m_.next_message_worker.fetch_add(1) % m_.stacks.size();
+      edge::EdgeWorker* tu = m_.stacks[i]->tu.get();
+      boost::asio::post(m_.workers->loop(i), [tu, msg = std::move(msg), once]() mutable {
+        tu->sendMessage(std::move(msg), [once](edge::OutboundMessageResult r) {
+          once->fire({r.status, std::move(r.reason), std::move(r.call_id)});
+        });
+      });
+    }
+
+   private:
+    Impl& m_;
+  };
+  MessageSender message_sender{*this};
+
   explicit Impl(const common::Config& c) : cfg(c) {}
 
   void scheduleNatPing() {
@@ -240,6 +309,16 @@ common::Status SipEdge::start() {
   auto routing = loadRouting(*m.db, trusted);
   if (!routing) return routing.error();
   if (*routing) m.shared->setRouting(std::move(*routing));
+  if (m.message_hook) {
+    m.shared->setInboundMessageHook(
+        [gate = m.gate, hook = m.message_hook](const edge::InboundMessageInfo& info,
+                                               std::function<void(int)> respond) {
+          hook(info, [gate, respond = std::move(respond)](int status) {
+            std::lock_guard lock(gate->mu);
+            if (gate->open) respond(status);
+          });
+        });
+  }
 
   edge::FloodGuardOptions fo;
   fo.enabled = sip.flood_enabled;
@@ -334,6 +413,10 @@ common::Status SipEdge::start() {
   }
   m.workers->start();
   m.running = true;
+  {
+    std::lock_guard lock(m.gate->mu);
+    m.gate->open = true;
+  }
   SB_LOG(kInfo, "sip: edge running on " + std::to_string(m.workers->size()) + " workers");
   return {};
 }
@@ -346,6 +429,10 @@ void SipEdge::stop() {
   Impl& m = *impl_;
   if (!m.running) return;
   m.running = false;
+  {
+    std::lock_guard lock(m.gate->mu);
+    m.gate->open = false;
+  }
   if (m.workers) m.workers->stop();
   // Until there is a /metrics endpoint, the counters are reported once, when they are final.
   if (m.shared) {
@@ -356,7 +443,8 @@ void SipEdge::stop() {
                       n(c.proxied) + " proxied, " + n(c.stateless_routed) +
                       " by stateless routes, " + n(c.trunk_calls) + " trunk calls, " +
                       n(c.trunk_failovers) + " failovers, " + n(c.trunk_inbound) +
-                      " from trunks, " + n(c.rejected) + " refused");
+                      " from trunks, " + n(c.messages_in) + " MESSAGEs in, " + n(c.messages_out) +
+                      " MESSAGEs out, " + n(c.rejected) + " refused");
   }
   if (m.flood && m.transport) {
     const auto f = m.flood->stats();
@@ -372,4 +460,12 @@ void SipEdge::stop() {
   m.transport.reset();
   m.stacks.clear();
   if (m.pool) m.pool->stop();
+}
+
+messaging::SipMessageSender& SipEdge::messageSender() {
+  return impl_->message_sender;
+}
+
+void SipEdge::setInboundMessageHook(edge::InboundMessageHook hook) {
+  impl_->message_hook = std::move(hook);
 }

@@ -9,6 +9,8 @@
 
 #include "common/config.h"
 #include "common/result.h"
+#include "edge/edge.h"
+#include "messaging/sip_message_carrier.h"
 #include "store/store.h"
 
 class SipEdge {
@@ -25,6 +27,13 @@ class SipEdge {
   std::vector<std::string> listening() const;
   // Stops the workers and closes everything; idempotent.
   void stop();
+
+  // SMS over SIP MESSAGE. The sender a messaging::SipMessageCarrier uses to reach SIP trunks;
+  // it lives as long as the edge and answers -1 (never sent) while the edge is not running.
+  messaging::SipMessageSender& messageSender();
+  // Before start(): MESSAGEs from trunks to numbers go to `hook` instead of being proxied.
+  // Its `respond` may be called from any thread, also after stop() (then it does nothing).
+  void setInboundMessageHook(edge::InboundMessageHook hook);
 
  private:
   struct Impl;

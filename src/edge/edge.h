@@ -2,7 +2,9 @@
 // stateful forking proxy (§16) to the registered contacts, with loose routing and
 // Record-Route. One EdgeWorker runs on each SIP worker, above that worker's
 // TransactionLayer; they share an EdgeShared (location service, nonces, store access),
-// whose parts are thread-safe.
+// whose parts are thread-safe. For SMS over SIP MESSAGE (RFC 3428), a MESSAGE from a trunk
+// to a number goes to EdgeShared's InboundMessageHook instead of being proxied, and
+// EdgeWorker::sendMessage() sends one to a trunk's gateways.
 //
 //   edge::EdgeShared shared(options, edge_store);
 //   edge::EdgeWorker worker(shared, post_to_this_loop);
@@ -54,8 +56,43 @@ struct EdgeOptions {
   std::chrono::milliseconds gateway_timeout{std::chrono::seconds(5)};
   // How long an OPTIONS probe of a gateway may take before it counts as failed.
   std::chrono::milliseconds probe_timeout{std::chrono::seconds(4)};
+  // An inbound MESSAGE the hook has not answered in this time gets 500 with Retry-After (the
+  // carrier's transaction gives up at 32 s; an answer after that is useless).
+  std::chrono::milliseconds message_hook_timeout{std::chrono::seconds(20)};
   // The Server header of responses generated here.
   std::string user_agent = "Switchboard";
+};
+
+// A MESSAGE (RFC 3428) a trunk sent to one of our numbers: an SMS from the carrier's network.
+struct InboundMessageInfo {
+  std::string trunk;  // the SIP trunk whose access list holds the source
+  std::string from;   // the From user: "+<digits>" when it is a number, else as sent
+  std::string to;     // the Request-URI's number, "+<digits>"
+  std::string body;   // UTF-8 (ISO-8859-1 bodies are converted)
+  std::string call_id;
+};
+// Called on a SIP worker for each new MESSAGE from a trunk to a number; must not block.
+// `respond(status)` answers it (202 or 200: taken; 500: not stored, the carrier retries
+// later, so Retry-After goes with it); it may be called once, from any thread.
+using InboundMessageHook =
+    std::function<void(const InboundMessageInfo& info, std::function<void(int status)> respond)>;
+
+// A MESSAGE sent by this server to a SIP trunk (outbound SMS).
+struct OutboundMessage {
+  std::string trunk;  // SIP trunk name
+  std::string from;   // user part of the From URI ("+15005550006")
+  std::string to;     // user part of the Request-URI and To ("+4930123456")
+  std::string body;
+  std::string content_type = "text/plain;charset=UTF-8";
+};
+// The outcome of an OutboundMessage: the final status, or 0 when it left but no final
+// response came (every gateway tried timed out or failed after one of them may have got
+// it), or -1 when it never left (unknown trunk, every gateway unreachable). `call_id` is the
+// Call-ID it was sent with ("" when it never left).
+struct OutboundMessageResult {
+  int status = 0;
+  std::string reason;
+  std::string call_id;
 };
 
 // Counters every worker adds to; read by status and metrics.
@@ -75,6 +112,8 @@ struct EdgeCounters {
   std::atomic<uint64_t> trunk_inbound{0};    // requests accepted by a trunk's ACL
   std::atomic<uint64_t> probes{0};
   std::atomic<uint64_t> stateless_routed{0};  // requests sent on by a stateless route
+  std::atomic<uint64_t> messages_in{0};       // MESSAGEs from trunks handed to the hook
+  std::atomic<uint64_t> messages_out{0};      // MESSAGEs sent to trunks (not counting failover)
 };
 
 class EdgeShared {
@@ -90,6 +129,10 @@ class EdgeShared {
   // Trunks and prefix routes; null when none are configured. Set before the workers start.
   Routing* routing() { return routing_.get(); }
   void setRouting(std::unique_ptr<Routing> routing) { routing_ = std::move(routing); }
+  // MESSAGEs from trunks to numbers go to `hook` instead of being proxied. Set before the
+  // workers start; without one they are proxied as any request from a trunk.
+  void setInboundMessageHook(InboundMessageHook hook) { message_hook_ = std::move(hook); }
+  const InboundMessageHook& inboundMessageHook() const { return message_hook_; }
 
   // Loads the stored bindings into the location service (blocking; at start).
   common::Status loadBindings(int64_t now);
@@ -101,6 +144,7 @@ class EdgeShared {
   DigestAuth auth_;
   EdgeCounters counters_;
   std::unique_ptr<Routing> routing_;
+  InboundMessageHook message_hook_;
 };
 
 class EdgeWorker final : public transaction::TransactionUser {
@@ -130,6 +174,14 @@ class EdgeWorker final : public transaction::TransactionUser {
 
   size_t activeProxies() const { return proxies_.size(); }
 
+  // Sends a MESSAGE to trunk `message.trunk`'s gateways in the dispatcher's order, failing
+  // over as a call does (408, 503, a transport error, or no answer within gateway_timeout;
+  // the gateway is then counted as failed). `done` runs once, on this worker (never inside
+  // this call); a worker destroyed first runs it with status 0 (or -1 when nothing left).
+  // Call on this worker's thread.
+  void sendMessage(OutboundMessage message, std::function<void(OutboundMessageResult)> done);
+  size_t pendingMessages() const { return messages_.size(); }
+
   // Sends an OPTIONS to every UDP binding behind NAT, through the flow it registered from,
   // so the NAT keeps the pinhole open (the answers are absorbed). Returns how many.
   size_t pingNatBindings();
@@ -142,6 +194,7 @@ class EdgeWorker final : public transaction::TransactionUser {
  private:
   struct Branch;
   struct ProxyContext;
+  struct MessageSend;
 
   int64_t now() const;
   // Runs a store completion on this worker's loop, unless the worker is gone by then.
@@ -163,6 +216,15 @@ class EdgeWorker final : public transaction::TransactionUser {
                       const transport::Flow& from);
   void finishRegister(transaction::ServerId id, const std::string& auth_user);
   void handleOptionsToUs(transaction::ServerId id);
+  // A MESSAGE from `trunk` to `number`: checked and handed to the inbound message hook.
+  void handleInboundMessage(transaction::ServerId id, const sip::Message& request,
+                            const Trunk& trunk, const std::string& number);
+  void messageAttempt(uint64_t send_id);
+  void messageAttemptEnded(uint64_t send_id, uint64_t attempt, int status, std::string reason,
+                           bool maybe_sent);
+  void finishMessage(uint64_t send_id, OutboundMessageResult result);
+  // A Call-ID this worker owns (see setCallIdOwner), made from `prefix`.
+  std::string ownedCallId(const std::string& prefix);
   void proxyRequest(transaction::ServerId id, const sip::Message& request,
                     const transport::Flow& from, int route_popped);
   // To the AOR's bindings; when it has none, to `fallback` (the trunk `dialled` is routed
@@ -224,6 +286,8 @@ class EdgeWorker final : public transaction::TransactionUser {
   bool stateful_only_ = false;  // while handBack() gives a request to the layer
   std::map<uint64_t, std::unique_ptr<ProxyContext>> proxies_;
   std::map<transaction::ServerId, uint64_t> context_of_server_;
+  uint64_t next_message_ = 1;
+  std::map<uint64_t, std::unique_ptr<MessageSend>> messages_;
   // Lives as long as this worker; store callbacks check it before touching the worker.
   std::shared_ptr<char> alive_ = std::make_shared<char>(0);
 };

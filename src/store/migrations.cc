@@ -179,6 +179,84 @@ constexpr std::string_view kV8 =
     "ALTER TABLE sip_credentials ADD COLUMN derived_from TEXT;"
     "CREATE INDEX sip_credentials_derived_from ON sip_credentials (derived_from);";
 
+// Migration 9: messaging. messages.seq is the arrival order, the durable queue's order: an
+// AUTOINCREMENT (SQLite) or identity (PostgreSQL) column never hands a number out twice, so a
+// reader paging the queue by seq never sees a new message take an old one's place. Values
+// with a set of allowed values or a range (status, direction, rates, trunk kinds) are checked
+// by the repositories, not by CHECK constraints: Twilio adds statuses now and then, and
+// changing a CHECK is a table rebuild on SQLite. Only the 0/1 flags are checked here.
+constexpr std::string_view kV9MessagesSqlite =
+    "CREATE TABLE messages ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,";
+constexpr std::string_view kV9MessagesPostgres =
+    "CREATE TABLE messages ("
+    " seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,";
+constexpr std::string_view kV9Tables =
+    " sid TEXT NOT NULL UNIQUE,"
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " direction TEXT NOT NULL,"
+    " from_number TEXT NOT NULL,"
+    " to_number TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " body_purged INTEGER NOT NULL CHECK (body_purged IN (0, 1)),"
+    " status TEXT NOT NULL,"
+    " num_segments BIGINT NOT NULL,"
+    " encoding TEXT NOT NULL,"
+    " error_code BIGINT,"
+    " error_message TEXT NOT NULL,"
+    " carrier_status TEXT NOT NULL,"
+    " status_callback TEXT NOT NULL,"
+    " status_callback_method TEXT NOT NULL,"
+    " trunk TEXT NOT NULL,"
+    " attempts BIGINT NOT NULL,"
+    " parts_delivered BIGINT NOT NULL,"
+    " date_created BIGINT NOT NULL,"
+    " date_updated BIGINT NOT NULL,"
+    " date_sent BIGINT);"
+    // The queue: only unfinished rows are in it, already in seq order. The condition must be
+    // written exactly as listUnfinished writes it, or SQLite will not use the index.
+    "CREATE INDEX messages_unfinished ON messages (seq)"
+    " WHERE status IN ('queued', 'sending');"
+    "CREATE INDEX messages_account_list ON messages (account_sid, date_created DESC, seq DESC);"
+    "CREATE INDEX messages_account_date_sent ON messages (account_sid, date_sent);"
+    "CREATE TABLE message_carrier_ids ("
+    " trunk TEXT NOT NULL,"
+    " carrier_message_id TEXT NOT NULL,"
+    " message_sid TEXT NOT NULL REFERENCES messages (sid),"
+    " part BIGINT NOT NULL,"
+    " PRIMARY KEY (trunk, carrier_message_id));"
+    "CREATE INDEX message_carrier_ids_message_sid ON message_carrier_ids (message_sid);"
+    "CREATE TABLE sms_opt_outs ("
+    " account_sid TEXT NOT NULL REFERENCES accounts (sid),"
+    " phone_number TEXT NOT NULL,"
+    " keyword TEXT NOT NULL,"
+    " via_number TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " PRIMARY KEY (account_sid, phone_number));"
+    "CREATE INDEX sms_opt_outs_list ON sms_opt_outs (account_sid, created_at DESC, phone_number);"
+    "CREATE TABLE account_messaging_settings ("
+    " account_sid TEXT PRIMARY KEY REFERENCES accounts (sid),"
+    " sms_per_second BIGINT NOT NULL,"
+    " dlr_level2 INTEGER NOT NULL CHECK (dlr_level2 IN (0, 1)),"
+    " help_text TEXT NOT NULL,"
+    " stop_text TEXT NOT NULL,"
+    " start_text TEXT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    // prefixes: comma-joined ("+1,+44"); a prefix is digits after "+", never a comma.
+    "CREATE TABLE sms_trunks ("
+    " name TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL,"
+    " address TEXT NOT NULL,"
+    " system_id TEXT NOT NULL,"
+    " password_sealed TEXT NOT NULL,"
+    " system_type TEXT NOT NULL,"
+    " send_window INTEGER NOT NULL,"
+    " max_per_second BIGINT NOT NULL,"
+    " prefixes TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL);"
+    "ALTER TABLE phone_numbers ADD COLUMN sms_native_opt_out INTEGER NOT NULL DEFAULT 1"
+    " CHECK (sms_native_opt_out IN (0, 1));";
+
 std::string concat(std::initializer_list<std::string_view> parts) {
   std::string out;
   for (std::string_view p : parts) out.append(p);
@@ -192,6 +270,8 @@ const std::vector<Migration>& builtinMigrations() {
       concat({kV7Tables, kV7AuditSqlite, kV7AuditColumns, kV7AuditTriggersSqlite});
   static const std::string kV7Postgres =
       concat({kV7Tables, kV7AuditPostgres, kV7AuditColumns, kV7AuditTriggersPostgres});
+  static const std::string kV9Sqlite = concat({kV9MessagesSqlite, kV9Tables});
+  static const std::string kV9Postgres = concat({kV9MessagesPostgres, kV9Tables});
   // Types that mean the same on both: TEXT, INTEGER (32-bit), BIGINT (64-bit; SQLite stores
   // any integer in one column type). Times are unix seconds in BIGINT.
   static const std::vector<Migration> kMigrations = {
@@ -259,6 +339,7 @@ const std::vector<Migration>& builtinMigrations() {
        "ALTER TABLE sip_routes ADD COLUMN stateless INTEGER NOT NULL DEFAULT 0;"},
       {7, "accounts, users, api keys, phone numbers, audit log", {}, kV7Sqlite, kV7Postgres},
       {8, "api sip domains, credential lists and the sip credentials derived from them", kV8},
+      {9, "messages, sms opt-outs, messaging settings, sms trunks", {}, kV9Sqlite, kV9Postgres},
   };
   return kMigrations;
 }

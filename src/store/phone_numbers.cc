@@ -35,7 +35,7 @@ constexpr std::string_view kColumns =
     "sid, account_sid, phone_number, created_at, friendly_name, voice_url, voice_method,"
     " voice_fallback_url, voice_fallback_method, sms_url, sms_method, sms_fallback_url,"
     " sms_fallback_method, status_callback, status_callback_method, voice_capable, sms_capable,"
-    " mms_capable, fax_capable, porting_status, hosting, updated_at";
+    " mms_capable, fax_capable, porting_status, hosting, sms_native_opt_out, updated_at";
 
 PhoneNumber fromRow(const Row& r) {
   PhoneNumber n;
@@ -60,7 +60,8 @@ PhoneNumber fromRow(const Row& r) {
   n.fax_capable = r.integer(18) != 0;
   n.porting_status = r.text(19);
   n.hosting = r.text(20);
-  n.updated_at = r.integer(21);
+  n.sms_native_opt_out = r.integer(21) != 0;
+  n.updated_at = r.integer(22);
   return n;
 }
 
@@ -85,6 +86,7 @@ Params mutableValues(const PhoneNumber& n) {
           flag(n.fax_capable),
           n.porting_status,
           n.hosting,
+          flag(n.sms_native_opt_out),
           n.updated_at};
 }
 
@@ -128,7 +130,7 @@ class SqlPhoneNumbers final : public PhoneNumbers {
       if (!*account) return invalid("account " + n.account_sid + " does not exist");
       static const std::string sql =
           "INSERT INTO phone_numbers (" + std::string(kColumns) +
-          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
           " ON CONFLICT DO NOTHING";
       Params params = {n.sid, n.account_sid, n.phone_number, n.created_at};
       for (Value& v : mutableValues(n)) params.push_back(std::move(v));
@@ -189,7 +191,7 @@ class SqlPhoneNumbers final : public PhoneNumbers {
         " voice_fallback_url = ?, voice_fallback_method = ?, sms_url = ?, sms_method = ?,"
         " sms_fallback_url = ?, sms_fallback_method = ?, status_callback = ?,"
         " status_callback_method = ?, voice_capable = ?, sms_capable = ?, mms_capable = ?,"
-        " fax_capable = ?, porting_status = ?, hosting = ?, updated_at = ?"
+        " fax_capable = ?, porting_status = ?, hosting = ?, sms_native_opt_out = ?, updated_at = ?"
         " WHERE account_sid = ? AND sid = ?",
         params);
     if (!changed) return changed.error();

@@ -45,6 +45,9 @@ struct PhoneNumber {
   bool fax_capable = false;
   std::string porting_status = "none";
   std::string hosting = "full";
+  // Native STOP/START/HELP handling for SMS to this number: when false the keywords reach
+  // the number's SmsUrl like any other message and nothing is opted out.
+  bool sms_native_opt_out = true;
   int64_t created_at = 0;
   int64_t updated_at = 0;
   bool operator==(const PhoneNumber&) const = default;

@@ -32,6 +32,9 @@ common::Result<std::unique_ptr<Store>> Store::open(const std::string& url, Store
   s->audit_log_ = internal::makeSqlAuditLog(*s->db_);
   s->phone_numbers_ = internal::makeSqlPhoneNumbers(*s->db_);
   s->sip_auth_lists_ = internal::makeSqlSipAuthLists(*s->db_);
+  s->messages_ = internal::makeSqlMessages(*s->db_);
+  s->opt_outs_ = internal::makeSqlOptOuts(*s->db_);
+  s->messaging_settings_ = internal::makeSqlMessagingSettings(*s->db_);
   return s;
 }
 

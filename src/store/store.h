@@ -20,7 +20,10 @@
 #include "store/api_access.h"
 #include "store/audit_log.h"
 #include "store/db.h"
+#include "store/messages.h"
+#include "store/messaging_settings.h"
 #include "store/migrations.h"
+#include "store/opt_outs.h"
 #include "store/phone_numbers.h"
 #include "store/registrations.h"
 #include "store/sip_auth_lists.h"
@@ -57,6 +60,9 @@ class Store {
   AuditLog& auditLog() { return *audit_log_; }
   PhoneNumbers& phoneNumbers() { return *phone_numbers_; }
   SipAuthLists& sipAuthLists() { return *sip_auth_lists_; }
+  Messages& messages() { return *messages_; }
+  OptOuts& optOuts() { return *opt_outs_; }
+  MessagingSettings& messagingSettings() { return *messaging_settings_; }
 
   // What open() did to the schema (applied is empty on a database already up to date).
   const MigrationReport& migrations() const { return report_; }
@@ -77,6 +83,9 @@ class Store {
   std::unique_ptr<AuditLog> audit_log_;
   std::unique_ptr<PhoneNumbers> phone_numbers_;
   std::unique_ptr<SipAuthLists> sip_auth_lists_;
+  std::unique_ptr<Messages> messages_;
+  std::unique_ptr<OptOuts> opt_outs_;
+  std::unique_ptr<MessagingSettings> messaging_settings_;
 };
 
 }  // namespace store

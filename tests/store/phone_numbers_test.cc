@@ -47,6 +47,7 @@ PhoneNumber everyField() {
   p.fax_capable = true;
   p.porting_status = "loa-received";
   p.hosting = "sms-only";
+  p.sms_native_opt_out = false;
   p.created_at = 1700000000;
   p.updated_at = 1700000500;
   return p;
@@ -98,6 +99,8 @@ TEST_P(PhoneNumbersTest, CreateFindRoundTripsEveryField) {
   ASSERT_TRUE(by_number && *by_number);
   EXPECT_EQ(**by_number, p);
   EXPECT_EQ(**numbers.find(kA, defaults.sid), defaults);
+  EXPECT_TRUE((*numbers.find(kA, defaults.sid))->sms_native_opt_out);
+  EXPECT_FALSE((*numbers.find(kA, p.sid))->sms_native_opt_out);
   EXPECT_FALSE(*numbers.find(kA, sid("PN", 9)));
   EXPECT_FALSE(*numbers.findByNumber("+14155550199"));
 }
@@ -271,6 +274,27 @@ TEST_P(PhoneNumbersTest, SqlShapedValuesAreData) {
   EXPECT_EQ(**numbers.find(kA, p.sid), p);
   EXPECT_EQ(*numbers.count(kA, {.friendly_name = p.friendly_name}), 1);
   EXPECT_FALSE(*numbers.findByNumber("' OR '1'='1"));
+}
+
+TEST_P(PhoneNumbersTest, NativeOptOutFlagRoundTripsThroughUpdate) {
+  auto s = openWithAccounts();
+  ASSERT_TRUE(s);
+  auto& numbers = s->phoneNumbers();
+  PhoneNumber p = number(1, kA, "+14155550100");
+  ASSERT_TRUE(p.sms_native_opt_out);  // on by default, as the product promises
+  ASSERT_TRUE(*numbers.create(p));
+  EXPECT_TRUE((*numbers.findByNumber(p.phone_number))->sms_native_opt_out);
+  p.sms_native_opt_out = false;
+  p.updated_at = 200;
+  ASSERT_TRUE(*numbers.update(p));
+  EXPECT_EQ(**numbers.find(kA, p.sid), p);
+  EXPECT_FALSE((*numbers.findByNumber(p.phone_number))->sms_native_opt_out);
+  p.sms_native_opt_out = true;
+  ASSERT_TRUE(*numbers.update(p));
+  EXPECT_TRUE((*numbers.findByNumber(p.phone_number))->sms_native_opt_out);
+  auto listed = numbers.list(kA, {}, 0, 10);
+  ASSERT_TRUE(listed && listed->size() == 1u);
+  EXPECT_EQ(listed->front(), p);
 }
 
 SB_INSTANTIATE_BACKENDS(PhoneNumbersTest);

@@ -19,6 +19,10 @@
 #include "store/accounts.h"
 #include "store/store.h"
 
+namespace messaging {
+class Service;
+}
+
 namespace api::internal {
 
 inline constexpr size_t kMaxFriendlyName = 64;
@@ -65,5 +69,10 @@ std::optional<std::string_view> sidSegment(std::string_view rest, std::string_vi
 
 // SIP Domains and Credential Lists (rest_sip.cc); `rest` is the path after "SIP/".
 HttpReply sipResources(store::Store& store, const MasterKey& key, Ctx& c, std::string_view rest);
+
+// Messages.json, Messages/{SM}.json and OptOuts.json (rest_messages.cc); `rest` is the path
+// after the account's "/". `service` may be null (then sending is refused with 503).
+HttpReply messageResources(store::Store& store, messaging::Service* service, Ctx& c,
+                           std::string_view rest);
 
 }  // namespace api::internal

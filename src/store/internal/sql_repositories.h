@@ -7,6 +7,9 @@
 #include "store/api_access.h"
 #include "store/audit_log.h"
 #include "store/db.h"
+#include "store/messages.h"
+#include "store/messaging_settings.h"
+#include "store/opt_outs.h"
 #include "store/phone_numbers.h"
 #include "store/registrations.h"
 #include "store/sip_auth_lists.h"
@@ -27,9 +30,17 @@ std::unique_ptr<ApiAccess> makeSqlApiAccess(Database& db);
 std::unique_ptr<AuditLog> makeSqlAuditLog(Database& db);
 std::unique_ptr<PhoneNumbers> makeSqlPhoneNumbers(Database& db);
 std::unique_ptr<SipAuthLists> makeSqlSipAuthLists(Database& db);
+std::unique_ptr<Messages> makeSqlMessages(Database& db);
+std::unique_ptr<OptOuts> makeSqlOptOuts(Database& db);
+std::unique_ptr<MessagingSettings> makeSqlMessagingSettings(Database& db);
 
 // kInvalidArgument unless 0 <= offset and 0 <= limit (the paged list queries).
 common::Status checkPage(int64_t offset, int64_t limit);
+
+// True for the error either backend returns when a statement broke a foreign key (an insert
+// naming a parent row that does not exist): lets an insert skip the read of the parent and
+// still say which parent is missing.
+bool isForeignKeyViolation(const common::Error& error);
 
 // ASCII lower-case copy (host names, domains, hex).
 std::string asciiLower(std::string_view s);

@@ -1,0 +1,155 @@
+#include "app/sms_gateway.h"
+
+#include <mutex>
+#include <unordered_map>
+
+#include "api/webhook_client.h"
+#include "common/log.h"
+#include "messaging/smpp_carrier.h"
+
+namespace {
+
+// messaging::Webhooks over the API's client: the account's auth token (kept sealed in the
+// store) signs every request. Tokens are cached for a minute, so a rotated token signs from
+// then on.
+class SignedWebhooks final : public messaging::Webhooks {
+ public:
+  SignedWebhooks(store::Store& store, const api::MasterKey& key)
+      : store_(store), key_(key), client_(api::WebhookClient::Options{}) {}
+
+  void send(Request request, std::function<void(Reply)> done) override {
+    api::WebhookRequest r;
+    r.method = request.method;
+    r.url = std::move(request.url);
+    r.params = std::move(request.params);
+    r.retry = request.retry;
+    r.auth_token = token(request.account_sid);
+    client_.send(std::move(r), [done = std::move(done)](api::WebhookResult res) {
+      done(Reply{res.status, std::move(res.body), std::move(res.content_type),
+                 std::move(res.error)});
+    });
+  }
+
+  api::WebhookClient::Stats stats() const { return client_.stats(); }
+
+ private:
+  std::string token(const std::string& account_sid) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mu_);
+      auto it = tokens_.find(account_sid);
+      if (it != tokens_.end() && now - it->second.second < std::chrono::minutes(1))
+        return it->second.first;
+    }
+    std::string token;
+    auto account = store_.accounts().find(account_sid);
+    if (account && *account) {
+      if (auto t = key_.open((*account)->auth_token_sealed, account_sid)) token = std::move(*t);
+    }
+    if (token.empty())
+      SB_LOG(kWarn, "sms: no auth token for " + account_sid + "; its webhook goes unsigned");
+    std::lock_guard lock(mu_);
+    tokens_[account_sid] = {token, now};
+    return token;
+  }
+
+  store::Store& store_;
+  const api::MasterKey& key_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>>
+      tokens_;
+  api::WebhookClient client_;  // last: destroyed (and drained) first
+};
+
+}  // namespace
+
+struct SmsGateway::Impl {
+  Impl(store::Store& s, const api::MasterKey& k, messaging::SipMessageSender* sip_sender)
+      : store(s), key(k), sip(sip_sender), webhooks(s, k), service(s, &webhooks, {}) {}
+  store::Store& store;
+  const api::MasterKey& key;
+  messaging::SipMessageSender* sip;
+  SignedWebhooks webhooks;
+  messaging::Service service;
+  std::vector<std::string> described;
+  bool started = false;
+};
+
+SmsGateway::SmsGateway(const common::Config&, store::Store& store, const api::MasterKey& key,
+                       messaging::SipMessageSender* sip)
+    : impl_(std::make_unique<Impl>(store, key, sip)) {}
+
+SmsGateway::~SmsGateway() {
+  stop();
+}
+
+common::Status SmsGateway::start() {
+  auto trunks = impl_->store.messagingSettings().listTrunks();
+  if (!trunks) return trunks.error();
+  for (const store::SmsTrunk& t : *trunks) {
+    std::string prefixes;
+    for (const std::string& p : t.prefixes) prefixes += (prefixes.empty() ? "" : ",") + p;
+    if (t.kind == "sip") {
+      if (!impl_->sip) {
+        SB_LOG(kWarn, "sms: trunk " + t.name + " needs the SIP edge, which is not running");
+        continue;
+      }
+      impl_->service.addCarrier(
+          std::make_unique<messaging::SipMessageCarrier>(
+              messaging::SipMessageCarrierOptions{t.name, t.address, size_t(t.window)},
+              *impl_->sip),
+          t.prefixes);
+      impl_->described.push_back(t.name + " sip MESSAGE via trunk " + t.address +
+                                 " (prefixes: " + (prefixes.empty() ? "default" : prefixes) + ")");
+      continue;
+    }
+    if (t.kind != "smpp") {
+      SB_LOG(kWarn, "sms: trunk " + t.name + " of kind " + t.kind + " is not supported yet");
+      continue;
+    }
+    auto hp = common::HostPort::parse(t.address);
+    if (!hp) return hp.error();
+    auto password = impl_->key.open(t.password_sealed, "sms-trunk:" + t.name);
+    if (!password)
+      return common::makeError(
+          common::ErrorCode::kInvalidArgument,
+          "sms trunk " + t.name + ": the bind password does not open under this master key");
+    messaging::SmppCarrierOptions o;
+    o.name = t.name;
+    o.host = hp->host;
+    o.port = hp->port;
+    o.system_id = t.system_id;
+    o.password = *password;
+    o.system_type = t.system_type;
+    o.window = size_t(t.window);
+    o.max_per_second = uint32_t(t.max_per_second);
+    impl_->service.addCarrier(std::make_unique<messaging::SmppCarrier>(std::move(o)), t.prefixes);
+    impl_->described.push_back(t.name + " smpp " + t.address +
+                               " (prefixes: " + (prefixes.empty() ? "default" : prefixes) + ")");
+  }
+  if (auto st = impl_->service.start(); !st) return st;
+  impl_->started = true;
+  return {};
+}
+
+void SmsGateway::stop() {
+  if (!impl_->started) return;
+  impl_->service.stop();
+  auto s = impl_->service.stats();
+  SB_LOG(kInfo, "sms: " + std::to_string(s.accepted) + " accepted, " + std::to_string(s.refused) +
+                    " refused, " + std::to_string(s.sent) + " sent, " +
+                    std::to_string(s.delivered) + " delivered, " + std::to_string(s.undelivered) +
+                    " undelivered, " + std::to_string(s.failed) + " failed, " +
+                    std::to_string(s.inbound) + " inbound, " + std::to_string(s.queued) +
+                    " still queued, " +
+                    "resent_unacknowledged=" + std::to_string(s.resent_unacknowledged));
+  impl_->started = false;
+}
+
+messaging::Service& SmsGateway::service() {
+  return impl_->service;
+}
+
+std::vector<std::string> SmsGateway::trunks() const {
+  return impl_->described;
+}
