@@ -10,6 +10,9 @@
 #include "api/json_writer.h"
 #include "api/secrets.h"
 #include "api/twilio_format.h"
+#include "messaging/dlr.h"
+#include "messaging/smpp_pdu.h"
+#include "messaging/sms_text.h"
 #include "sdp/offer_answer.h"
 #include "sdp/sdp.h"
 #include "sip/auth.h"
@@ -231,6 +234,150 @@ void apiInput(const uint8_t* data, size_t size) {
   if (b64) require(api::base64Encode(*b64).size() == in.size());
   (void)api::presentedUser(in);
   (void)api::isWebhookUrl(in);
+}
+
+namespace {
+
+namespace smpp = messaging::smpp;
+
+bool sameReceipt(const smpp::ReceiptText& a, const smpp::ReceiptText& b) {
+  return a.id == b.id && a.sub == b.sub && a.dlvrd == b.dlvrd && a.submit_date == b.submit_date &&
+         a.done_date == b.done_date && a.stat == b.stat && a.err == b.err && a.text == b.text;
+}
+
+void smppPdus(std::string_view in) {
+  while (true) {
+    auto len = smpp::frameLength(in);
+    if (!len) {
+      require(!len.error().reason.empty());
+      return;
+    }
+    if (*len == 0 || *len > in.size()) return;
+    require(*len >= smpp::kHeaderSize && *len <= smpp::kMaxPduSize);
+    std::string_view frame = in.substr(0, *len);
+    in.remove_prefix(*len);
+    auto pdu = smpp::decode(frame);
+    if (!pdu) {
+      require(pdu.error().code == common::ErrorCode::kInvalidArgument);
+      require(!pdu.error().reason.empty());
+      continue;
+    }
+    // Encoding what decoded gives bytes that decode to the same PDU, and encode the same.
+    std::string wire = smpp::encode(*pdu);
+    require(wire.size() <= frame.size());
+    auto again = smpp::decode(wire);
+    require(again.has_value() && *again == *pdu);
+    require(smpp::encode(*again) == wire);
+    (void)smpp::statusName(pdu->command_status);
+    (void)smpp::isThrottling(pdu->command_status);
+    auto receipt = smpp::parseReceipt(*pdu);
+    if (receipt) {
+      require(!receipt->id.empty());
+      if (pdu->tlvs.empty()) {
+        // A receipt read from text formats to a text that reads back the same.
+        smpp::Pdu text;
+        text.command_id = smpp::kDeliverSm;
+        text.short_message = smpp::formatReceipt(*receipt);
+        auto back = smpp::parseReceipt(text);
+        require(back.has_value() && sameReceipt(*back, *receipt));
+      }
+      static const messaging::DlrTable table = messaging::DlrTable::defaults();
+      auto o = table.map(receipt->stat, receipt->err);
+      require(!o.status.empty() && !o.carrier_status.empty());
+    }
+  }
+}
+
+void smsText(std::string_view in) {
+  auto info = messaging::analyzeText(in);
+  auto parts = messaging::encodeParts(in, uint8_t(in.size()));
+  require(info.has_value() == parts.has_value() || (info && info->segments > 255));
+  if (!info) {
+    require(info.error().code == common::ErrorCode::kInvalidArgument);
+    return;
+  }
+  require(info->characters <= info->units && info->segments >= 1);
+  if (!parts) {
+    require(parts.error().code == common::ErrorCode::kTooLarge && info->segments > 255);
+    return;
+  }
+  require(parts->size() == info->segments);
+  bool gsm = info->encoding == messaging::TextEncoding::kGsm7;
+  messaging::Reassembler r;
+  std::optional<std::string> whole;
+  // Last part first, so a multi-part text completes only at the end.
+  for (size_t k = parts->size(); k-- > 0;) {
+    const messaging::EncodedPart& p = (*parts)[k];
+    require(p.data_coding == (gsm ? 0x00 : 0x08));
+    size_t limit = parts->size() == 1 ? (gsm ? 160 : 140) : (gsm ? 6 + 153 : 6 + 134);
+    require(p.bytes.size() <= limit);
+    auto d = messaging::decodePart(p.data_coding, p.bytes, (p.esm_class & smpp::kEsmUdhi) != 0);
+    auto got = r.add("from", "to", d, 0);
+    require(got.has_value() == (k == 0));
+    if (got) whole = got;
+  }
+  require(whole.has_value() && *whole == in);
+  require(r.pending() == 0);
+}
+
+void smsParts(std::string_view in) {
+  messaging::Reassembler r(/*timeout_s=*/5, /*max_pending=*/4);
+  int64_t now = 0;
+  // A short_message holds at most 254 octets (message_payload more, but decoded the same way).
+  std::string_view sm = in.substr(0, 300);
+  for (uint8_t dc : {0x00, 0x01, 0x03, 0x04, 0x08}) {
+    for (bool udh : {false, true}) {
+      auto d = messaging::decodePart(dc, sm, udh);
+      require(messaging::analyzeText(d.text).has_value());  // always UTF-8
+      require(d.sequence >= 1 && d.sequence <= d.total);
+      require(!d.reference.has_value() || udh);
+    }
+  }
+  // The input as a run of small parts: [from][ref][total][seq][len][text ...].
+  while (in.size() >= 5) {
+    std::string from(1, char('a' + (uint8_t(in[0]) & 3)));
+    messaging::DecodedPart p;
+    p.reference = uint8_t(in[1]);
+    p.total = uint8_t(in[2]) & 7;
+    p.sequence = uint8_t(in[3]) & 7;
+    size_t n = std::min<size_t>(uint8_t(in[4]) & 15, in.size() - 5);
+    p.text = std::string(in.substr(5, n));
+    in.remove_prefix(5 + n);
+    auto got = r.add(from, "to", p, now);
+    if (got) require(got->size() >= p.text.size());
+    require(r.pending() <= 4);
+    now += uint8_t(p.text.size()) & 3;
+    if ((now & 7) == 0) (void)r.expire(now);
+  }
+}
+
+}  // namespace
+
+void smppInput(const uint8_t* data, size_t size) {
+  if (size == 0) return;
+  // The first octet picks what the rest is read as, so each run exercises one codec deeply.
+  std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
+  switch (data[0] & 3) {
+    case 0:
+      smppPdus(in);
+      break;
+    case 1:
+      smsText(in);
+      break;
+    case 2:
+      smsParts(in);
+      break;
+    default: {
+      auto table = messaging::DlrTable::parse(in);
+      if (table) {
+        auto o = table->map("DELIVRD", "000");
+        require(!o.status.empty() && !o.carrier_status.empty());
+      } else {
+        require(table.error().reason.rfind("line ", 0) == 0);
+      }
+      break;
+    }
+  }
 }
 
 }  // namespace fuzz

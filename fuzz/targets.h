@@ -26,5 +26,11 @@ void apiInput(const uint8_t* data, size_t size);
 // file, stats consistent; once with default bounds, once with bounds small enough to evict.
 // Defined in capture_target.cc (links sb_capture).
 void captureInput(const uint8_t* data, size_t size);
+// The messaging codecs; the first octet says how the rest is read: 0 a stream of SMPP PDUs
+// (each decoded one re-encodes to one that decodes equal; receipts format and parse back),
+// 1 UTF-8 SMS text (encodeParts, decodePart and the Reassembler give the text back), 2 a
+// short_message of every data_coding and a run of parts fed to a small Reassembler, 3 a DLR
+// table.
+void smppInput(const uint8_t* data, size_t size);
 
 }  // namespace fuzz

@@ -411,7 +411,7 @@ struct Service::Impl {
       u.date_updated = ts;
       updates.push_back(std::move(u));
     }
-    auto applied = store.messages().applyUpdates(updates);
+    auto applied = applyChunked(updates);
     if (!applied) {
       ++store_errors;
       SB_LOG(kError, "messaging: store: " + applied.error().reason + "; retrying");
@@ -445,6 +445,17 @@ struct Service::Impl {
     return t;  // look again at once: more may fit
   }
 
+  // Store writes in transactions of at most max_batch rows, so that an API request waiting
+  // for SQLite's write lock never waits behind a long one.
+  common::Status applyChunked(const std::vector<store::MessageUpdate>& updates) {
+    for (size_t at = 0; at < updates.size(); at += options.max_batch) {
+      std::vector<store::MessageUpdate> chunk(
+          updates.begin() + at, updates.begin() + std::min(updates.size(), at + options.max_batch));
+      if (auto r = store.messages().applyUpdates(chunk); !r) return r.error();
+    }
+    return {};
+  }
+
   void failUnroutable(std::vector<Queued>& list) {
     std::vector<store::MessageUpdate> updates;
     const int64_t ts = now();
@@ -458,7 +469,7 @@ struct Service::Impl {
       u.date_updated = ts;
       updates.push_back(std::move(u));
     }
-    if (auto st = store.messages().applyUpdates(updates); !st) {
+    if (auto st = applyChunked(updates); !st) {
       ++store_errors;
       SB_LOG(kError, "messaging: store: " + st.error().reason);
     }
@@ -523,13 +534,17 @@ struct Service::Impl {
       updates.push_back(std::move(u));
     }
     if (!ids.empty()) {
-      if (auto s = store.messages().addCarrierIds(ids); !s) {
+      common::Status s;
+      for (size_t at = 0; at < ids.size() && s; at += options.max_batch)
+        s = store.messages().addCarrierIds(std::vector<store::CarrierId>(
+            ids.begin() + at, ids.begin() + std::min(ids.size(), at + options.max_batch)));
+      if (!s) {
         ++store_errors;
         SB_LOG(kError, "messaging: store: carrier ids: " + s.error().reason);
       }
     }
     if (!updates.empty()) {
-      if (auto s = store.messages().applyUpdates(updates); !s) {
+      if (auto s = applyChunked(updates); !s) {
         ++store_errors;
         SB_LOG(kError, "messaging: store: " + s.error().reason);
       }
@@ -628,7 +643,7 @@ struct Service::Impl {
     }
     bool ok = true;
     if (!updates.empty()) {
-      if (auto s = store.messages().applyUpdates(updates); !s) {
+      if (auto s = applyChunked(updates); !s) {
         ++store_errors;
         ok = false;
         SB_LOG(kError, "messaging: store: receipts: " + s.error().reason);

@@ -99,7 +99,7 @@ struct SendError {
 struct ServiceOptions {
   std::function<int64_t()> now;  // unix seconds; empty = the system clock
   size_t max_queued = 1000000;   // messages waiting in memory; more are refused (429)
-  size_t max_batch = 512;        // messages handed over per store transaction
+  size_t max_batch = 64;         // rows per store transaction (a short hold of SQLite's write lock)
   std::chrono::milliseconds settings_refresh{1000};         // how stale an account's rate may be
   std::chrono::milliseconds unmatched_receipt_wait{10000};  // a receipt before its submit answer
   DlrTable dlr = DlrTable::defaults();

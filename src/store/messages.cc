@@ -123,11 +123,11 @@ std::string listWhere(std::string_view account_sid, const MessageFilter& filter,
   }
   if (filter.date_sent_from) {
     where += " AND date_sent >= ?";
-    params.push_back(*filter.date_sent_from);
+    params.emplace_back(std::in_place_type<int64_t>, *filter.date_sent_from);
   }
   if (filter.date_sent_until) {
     where += " AND date_sent < ?";
-    params.push_back(*filter.date_sent_until);
+    params.emplace_back(std::in_place_type<int64_t>, *filter.date_sent_until);
   }
   return where;
 }

@@ -66,7 +66,7 @@ class ManualTimers final : public Timers {
 // owns it.
 class AsioTimers final : public Timers {
  public:
-  explicit AsioTimers(boost::asio::io_context& io) : io_(io), timer_(io) {}
+  explicit AsioTimers(boost::asio::io_context& io) : timer_(io) {}
   ~AsioTimers() override;
   AsioTimers(const AsioTimers&) = delete;
   AsioTimers& operator=(const AsioTimers&) = delete;
@@ -94,7 +94,6 @@ class AsioTimers final : public Timers {
   void fire();
   void compact();
 
-  boost::asio::io_context& io_;
   boost::asio::steady_timer timer_;
   std::shared_ptr<char> alive_ = std::make_shared<char>(0);  // shared with the pending wait
   std::vector<Entry> heap_;                                  // std::push_heap with greater<>

@@ -34,7 +34,8 @@ struct Target {
 };
 constexpr Target kTargets[] = {{"sip", fuzz::sipMessage},  {"uri", fuzz::sipUri},
                                {"sdp", fuzz::sdpDocument}, {"auth", fuzz::authHeader},
-                               {"api", fuzz::apiInput},    {"capture", fuzz::captureInput}};
+                               {"api", fuzz::apiInput},    {"capture", fuzz::captureInput},
+                               {"smpp", fuzz::smppInput}};
 
 TEST(FuzzRegressions, SavedCrashers) {
   size_t total = 0;
