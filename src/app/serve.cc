@@ -86,7 +86,9 @@ int runServe(const std::vector<std::string>& args) {
 
   // The edge outlives the SMS carriers (SIP MESSAGE goes through it): built first, stopped last.
   SipEdge edge(*cfg, **store);
-  SmsGateway sms(*cfg, **store, *master_key, &edge.messageSender());
+  auto sms_gateway = SmsGateway::create(*cfg, **store, *master_key, &edge.messageSender());
+  if (!sms_gateway) return fail(sms_gateway.error().reason);
+  SmsGateway& sms = **sms_gateway;
   if (auto st = sms.start(); !st) return fail(st.error().reason);
   api::RestApi::Options ro;
   ro.messaging = &sms.service();

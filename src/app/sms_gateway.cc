@@ -1,5 +1,7 @@
 #include "app/sms_gateway.h"
 
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 
@@ -64,8 +66,9 @@ class SignedWebhooks final : public messaging::Webhooks {
 }  // namespace
 
 struct SmsGateway::Impl {
-  Impl(store::Store& s, const api::MasterKey& k, messaging::SipMessageSender* sip_sender)
-      : store(s), key(k), sip(sip_sender), webhooks(s, k), service(s, &webhooks, {}) {}
+  Impl(store::Store& s, const api::MasterKey& k, messaging::SipMessageSender* sip_sender,
+       messaging::ServiceOptions o)
+      : store(s), key(k), sip(sip_sender), webhooks(s, k), service(s, &webhooks, std::move(o)) {}
   store::Store& store;
   const api::MasterKey& key;
   messaging::SipMessageSender* sip;
@@ -75,9 +78,30 @@ struct SmsGateway::Impl {
   bool started = false;
 };
 
-SmsGateway::SmsGateway(const common::Config&, store::Store& store, const api::MasterKey& key,
-                       messaging::SipMessageSender* sip)
-    : impl_(std::make_unique<Impl>(store, key, sip)) {}
+common::Result<std::unique_ptr<SmsGateway>> SmsGateway::create(const common::Config& config,
+                                                               store::Store& store,
+                                                               const api::MasterKey& key,
+                                                               messaging::SipMessageSender* sip) {
+  messaging::ServiceOptions o;
+  auto path = config.getString("messaging.dlr_table");
+  if (path && !path->empty()) {
+    std::ifstream in(*path);
+    if (!in)
+      return common::makeError(common::ErrorCode::kInvalidArgument,
+                               "messaging.dlr_table: cannot read " + *path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto table = messaging::DlrTable::parse(text);
+    if (!table)
+      return common::makeError(common::ErrorCode::kInvalidArgument,
+                               "messaging.dlr_table " + *path + ": " + table.error().reason);
+    o.dlr = std::move(*table);
+  }
+  return std::unique_ptr<SmsGateway>(new SmsGateway(store, key, sip, std::move(o)));
+}
+
+SmsGateway::SmsGateway(store::Store& store, const api::MasterKey& key,
+                       messaging::SipMessageSender* sip, messaging::ServiceOptions options)
+    : impl_(std::make_unique<Impl>(store, key, sip, std::move(options))) {}
 
 SmsGateway::~SmsGateway() {
   stop();

@@ -17,9 +17,11 @@
 class SmsGateway {
  public:
   // `store`, `key` and `sip` (the edge's MESSAGE sender; null = no SIP trunks) outlive the
-  // gateway.
-  SmsGateway(const common::Config& config, store::Store& store, const api::MasterKey& key,
-             messaging::SipMessageSender* sip);
+  // gateway. Fails when messaging.dlr_table names a file that cannot be read or parsed.
+  static common::Result<std::unique_ptr<SmsGateway>> create(const common::Config& config,
+                                                            store::Store& store,
+                                                            const api::MasterKey& key,
+                                                            messaging::SipMessageSender* sip);
   ~SmsGateway();
   SmsGateway(const SmsGateway&) = delete;
   SmsGateway& operator=(const SmsGateway&) = delete;
@@ -32,6 +34,8 @@ class SmsGateway {
   std::vector<std::string> trunks() const;
 
  private:
+  SmsGateway(store::Store& store, const api::MasterKey& key, messaging::SipMessageSender* sip,
+             messaging::ServiceOptions options);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

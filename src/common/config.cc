@@ -87,6 +87,8 @@ const std::vector<Config::KeyInfo>& Config::keys() {
       {"api.master_key", Kind::kString, "",
        "64 hex digits sealing auth tokens at rest; not set = $SWITCHBOARD_MASTER_KEY, else "
        "<data_dir>/master.key (made on first start)"},
+      {"messaging.dlr_table", Kind::kString, "",
+       "delivery-receipt table (format: config/dlr_table.example); not set = the built-in one"},
       {"store.url", Kind::kString, "",
        "sqlite:PATH or postgresql://...; not set = sqlite:<data_dir>/switchboard.db"},
       {"log.level", Kind::kString, "info", "least severe level written", 0, 0,
