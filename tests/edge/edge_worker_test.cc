@@ -4,7 +4,9 @@
 #include "edge/edge.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "posted_work.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "posted_work.h"
 #include "sip/response.h"
 
 namespace {
@@ -29,37 +32,6 @@ class FakeSender : public transaction::Sender {
     if (done) done({});
   }
   std::vector<Sent> sent;
-};
-
-// The worker's event loop in miniature: store results are posted here and run on the test
-// thread by pump().
-class Loop {
- public:
-  void post(std::function<void()> fn) {
-    std::lock_guard lock(mu_);
-    q_.push_back(std::move(fn));
-    cv_.notify_all();
-  }
-  // Runs posted work until `done()` or 5 s pass.
-  bool pump(const std::function<bool()>& done) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done()) {
-      std::function<void()> fn;
-      {
-        std::unique_lock lock(mu_);
-        if (!cv_.wait_until(lock, until, [&] { return !q_.empty(); })) return false;
-        fn = std::move(q_.front());
-        q_.pop_front();
-      }
-      fn();
-    }
-    return true;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> q_;
 };
 
 class EdgeWorkerTest : public ::testing::Test {
@@ -139,7 +111,7 @@ class EdgeWorkerTest : public ::testing::Test {
   std::unique_ptr<edge::EdgeShared> shared_;
   FakeSender sender_;
   transaction::ManualTimers timers_;
-  Loop loop_;
+  edge::testing::PostedWork loop_;
   std::unique_ptr<edge::EdgeWorker> worker_;
   std::unique_ptr<transaction::TransactionLayer> layer_;
   int n_ = 0;

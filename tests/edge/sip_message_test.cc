@@ -3,7 +3,9 @@
 // fail over between its gateways and report one outcome. A real TransactionLayer over a fake
 // network and manual timers.
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "posted_work.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "edge/edge.h"
+#include "posted_work.h"
 #include "sip/response.h"
 
 namespace {
@@ -34,48 +37,6 @@ class RecordingSender : public transaction::Sender {
   }
   std::mutex mu;
   std::vector<Wire> sent;
-};
-
-// Work posted to "the worker" runs on the test thread inside pump().
-class PostedWork {
- public:
-  void post(std::function<void()> fn) {
-    std::lock_guard lock(mu_);
-    q_.push_back(std::move(fn));
-    cv_.notify_all();
-  }
-  bool pump(const std::function<bool()>& until_true) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!until_true()) {
-      std::function<void()> fn;
-      {
-        std::unique_lock lock(mu_);
-        if (!cv_.wait_until(lock, deadline, [&] { return !q_.empty(); })) return false;
-        fn = std::move(q_.front());
-        q_.pop_front();
-      }
-      fn();
-    }
-    return true;
-  }
-  // Runs whatever is queued now.
-  void drain() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::lock_guard lock(mu_);
-        if (q_.empty()) return;
-        fn = std::move(q_.front());
-        q_.pop_front();
-      }
-      fn();
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> q_;
 };
 
 class SipMessageTest : public ::testing::Test {
@@ -189,7 +150,7 @@ class SipMessageTest : public ::testing::Test {
   std::unique_ptr<edge::EdgeShared> shared_;
   RecordingSender sender_;
   transaction::ManualTimers timers_;
-  PostedWork work_;
+  edge::testing::PostedWork work_;
   std::unique_ptr<edge::EdgeWorker> worker_;
   std::unique_ptr<transaction::TransactionLayer> layer_;
   std::vector<edge::InboundMessageInfo> infos_;
