@@ -20,6 +20,7 @@
 #include "api/secrets.h"
 #include "api/twilio_format.h"
 #include "common/strings.h"
+#include "messaging/service.h"
 #include "store/store.h"
 #include "store_fixture.h"
 
@@ -1041,6 +1042,198 @@ TEST(RestApiProtocolError, TwilioShapedBodies) {
   EXPECT_EQ(body["message"], "Body too large");
   EXPECT_EQ(json::parse(RestApi::protocolError(431, "x").body)["code"], 20431);
   EXPECT_EQ(json::parse(RestApi::protocolError(400, "x").body)["code"], 20001);
+}
+
+// --- Messages (issue 6): the resource over a messaging::Service without carriers, so what is
+// sent stays queued; rows in other states are written to the store directly.
+
+const std::vector<std::string> kMessageFields = {"sid",
+                                                 "account_sid",
+                                                 "api_version",
+                                                 "body",
+                                                 "date_created",
+                                                 "date_sent",
+                                                 "date_updated",
+                                                 "direction",
+                                                 "error_code",
+                                                 "error_message",
+                                                 "from",
+                                                 "to",
+                                                 "messaging_service_sid",
+                                                 "num_media",
+                                                 "num_segments",
+                                                 "price",
+                                                 "price_unit",
+                                                 "status",
+                                                 "uri",
+                                                 "subresource_uris"};
+
+class MessagesApiTest : public RestApiTest {
+ protected:
+  void SetUp() override {
+    RestApiTest::SetUp();
+    rest_.reset();
+    messaging::ServiceOptions so;
+    so.now = [this] { return now_.load(); };
+    service_ = std::make_unique<messaging::Service>(*store_, nullptr, so);
+    RestApi::Options o;
+    o.now = [this] { return now_.load(); };
+    o.messaging = service_.get();
+    rest_ = std::make_unique<RestApi>(*store_, *key_, o);
+  }
+  void TearDown() override {
+    rest_.reset();
+    service_.reset();
+    RestApiTest::TearDown();
+  }
+  std::string messagesPath(std::string_view account) {
+    return accountPath(account) + "/Messages.json";
+  }
+  // A message as the worker leaves it after the carrier: `status`, sent at `sent_at`.
+  std::string putMessage(const std::string& account, const std::string& to,
+                         const std::string& status, int64_t sent_at) {
+    store::Message m;
+    m.sid = newSid("SM");
+    m.account_sid = account;
+    m.from = "+15005550006";
+    m.to = to;
+    m.body = "stored " + to;
+    m.status = status;
+    m.date_created = m.date_updated = sent_at;
+    m.date_sent = sent_at;
+    EXPECT_TRUE(*store_->messages().create(m));
+    return m.sid;
+  }
+  std::unique_ptr<messaging::Service> service_;
+};
+
+TEST_F(RestApiTest, SendingWithoutMessagingRunningIs503) {
+  NewAccount a = account();
+  createNumber(a.account.sid, ownerAuth(a), "+15005550006");
+  Reply r = post(accountPath(a.account.sid) + "/Messages.json", ownerAuth(a),
+                 {{"To", "+15551230001"}, {"From", "+15005550006"}, {"Body", "hi"}});
+  expectError(r, 503, 20503);
+}
+
+TEST_F(MessagesApiTest, CreateFetchAndTheFieldsTheLibraryReads) {
+  NewAccount a = account();
+  const std::string auth = ownerAuth(a);
+  createNumber(a.account.sid, auth, "+15005550006");
+  Reply r = post(messagesPath(a.account.sid), auth,
+                 {{"To", "+15551230001"},
+                  {"From", "+15005550006"},
+                  {"Body", std::string(161, 'x')},
+                  {"StatusCallback", "https://example.com/status"}});
+  ASSERT_EQ(r.status(), 201) << r.raw.body;
+  for (const std::string& f : kMessageFields) EXPECT_TRUE(r.body.contains(f)) << f;
+  EXPECT_TRUE(isSidOf(r.body["sid"], "SM"));
+  EXPECT_EQ(r.body["status"], "queued");
+  EXPECT_EQ(r.body["direction"], "outbound-api");
+  EXPECT_EQ(r.body["num_segments"], "2");
+  EXPECT_EQ(r.body["num_media"], "0");
+  EXPECT_TRUE(r.body["date_sent"].is_null());
+  EXPECT_TRUE(r.body["error_code"].is_null());
+  EXPECT_EQ(r.body["date_created"], kNowRfc);
+  const std::string sid = r.body["sid"];
+  EXPECT_EQ(r.body["uri"], accountPath(a.account.sid) + "/Messages/" + sid + ".json");
+  Reply f = get(accountPath(a.account.sid) + "/Messages/" + sid + ".json", auth);
+  ASSERT_EQ(f.status(), 200) << f.raw.body;
+  EXPECT_EQ(f.body["body"], std::string(161, 'x'));
+  // Another account sees none of it.
+  NewAccount b = account("Other");
+  expectError(get(accountPath(b.account.sid) + "/Messages/" + sid + ".json", ownerAuth(b)), 404,
+              20404);
+  expectError(get(accountPath(a.account.sid) + "/Messages/SMnothex.json", auth), 404, 20404);
+}
+
+TEST_F(MessagesApiTest, RefusalsInTwiliosCodes) {
+  NewAccount a = account();
+  const std::string auth = ownerAuth(a);
+  createNumber(a.account.sid, auth, "+15005550006");
+  const std::string path = messagesPath(a.account.sid);
+  expectError(post(path, auth, {{"To", "555"}, {"From", "+15005550006"}, {"Body", "x"}}), 400,
+              21211);
+  expectError(post(path, auth, {{"To", "+15551230001"}, {"From", "+15009990000"}, {"Body", "x"}}),
+              400, 21606);
+  expectError(post(path, auth, {{"To", "+15551230001"}, {"From", "+15005550006"}}), 400, 21602);
+  expectError(post(path, auth,
+                   {{"To", "+15551230001"}, {"From", "+15005550006"}, {"MediaUrl", "https://x"}}),
+              400, 21620);
+  expectError(post(path, auth,
+                   {{"To", "+15551230001"}, {"From", "+15005550006"}, {"Body", "x"}, {"Q", "1"}}),
+              400, 20001);
+  expectError(post(path, auth,
+                   {{"To", "+15551230001"},
+                    {"From", "+15005550006"},
+                    {"Body", "x"},
+                    {"StatusCallback", "ftp://x"}}),
+              400, 21205);
+  ASSERT_TRUE(
+      *store_->optOuts().add({a.account.sid, "+15551230001", "STOP", "+15005550006", kNow}));
+  expectError(post(path, auth, {{"To", "+15551230001"}, {"From", "+15005550006"}, {"Body", "x"}}),
+              400, 21610);
+  Reply opt = get(accountPath(a.account.sid) + "/OptOuts.json", auth);
+  ASSERT_EQ(opt.status(), 200) << opt.raw.body;
+  ASSERT_EQ(opt.body["opt_outs"].size(), 1u);
+  EXPECT_EQ(opt.body["opt_outs"][0]["phone_number"], "+15551230001");
+  EXPECT_EQ(opt.body["opt_outs"][0]["keyword"], "STOP");
+}
+
+TEST_F(MessagesApiTest, ListFiltersNewestFirstWithPaging) {
+  NewAccount a = account();
+  const std::string auth = ownerAuth(a);
+  const int64_t day = 86400;
+  putMessage(a.account.sid, "+15550000001", "delivered", kNow - 2 * day);
+  putMessage(a.account.sid, "+15550000002", "delivered", kNow - day);
+  putMessage(a.account.sid, "+15550000001", "undelivered", kNow);
+  const std::string path = messagesPath(a.account.sid);
+  Reply all = get(path + "?PageSize=2", auth);
+  ASSERT_EQ(all.status(), 200) << all.raw.body;
+  ASSERT_EQ(all.body["messages"].size(), 2u);
+  EXPECT_EQ(all.body["messages"][0]["status"], "undelivered");  // newest first
+  EXPECT_FALSE(all.body["next_page_uri"].is_null());
+  EXPECT_EQ(pages(path + "?PageSize=2", auth).size(), 2u);
+  Reply to = get(path + "?To=%2B15550000001", auth);
+  EXPECT_EQ(to.body["messages"].size(), 2u);
+  // 2025-11-21 is the day before kNow.
+  Reply on = get(path + "?DateSent=2025-11-21", auth);
+  ASSERT_EQ(on.body["messages"].size(), 1u);
+  EXPECT_EQ(on.body["messages"][0]["to"], "+15550000002");
+  Reply after = get(path + "?DateSent%3E=2025-11-21T00%3A00%3A00Z", auth);
+  EXPECT_EQ(after.body["messages"].size(), 2u);
+  Reply before = get(path + "?DateSent%3C=2025-11-21", auth);
+  EXPECT_EQ(before.body["messages"].size(), 2u);
+  expectError(get(path + "?DateSent=yesterday", auth), 400, 20001);
+}
+
+TEST_F(MessagesApiTest, RedactAndDeleteOnlyWhenNoLongerSending) {
+  NewAccount a = account();
+  const std::string auth = ownerAuth(a);
+  const std::string done = putMessage(a.account.sid, "+15550000001", "delivered", kNow);
+  const std::string busy = putMessage(a.account.sid, "+15550000002", "sending", kNow);
+  auto at = [&](const std::string& sid) {
+    return accountPath(a.account.sid) + "/Messages/" + sid + ".json";
+  };
+  Reply red = post(at(done), auth, {{"Body", ""}});
+  ASSERT_EQ(red.status(), 200) << red.raw.body;
+  EXPECT_EQ(red.body["body"], "");
+  EXPECT_EQ(red.body["status"], "delivered");
+  EXPECT_EQ((*store_->messages().findBySid(done))->body_purged, true);
+  expectError(post(at(done), auth, {{"Body", "new text"}}), 400, 20001);
+  expectError(post(at(busy), auth, {{"Body", ""}}), 400, 20009);
+  expectError(del(at(busy), auth), 400, 20009);
+  EXPECT_EQ(del(at(done), auth).status(), 204);
+  expectError(get(at(done), auth), 404, 20404);
+}
+
+TEST_F(MessagesApiTest, ReadOnlyRoleReadsButDoesNotSend) {
+  NewAccount a = account();
+  createNumber(a.account.sid, ownerAuth(a), "+15005550006");
+  const std::string ro = userKeyAuth(a, "ro@example.com", "read-only");
+  EXPECT_EQ(get(messagesPath(a.account.sid), ro).status(), 200);
+  expectError(post(messagesPath(a.account.sid), ro,
+                   {{"To", "+15551230001"}, {"From", "+15005550006"}, {"Body", "x"}}),
+              403, 20403);
 }
 
 }  // namespace
