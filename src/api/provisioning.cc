@@ -1,5 +1,6 @@
 #include "api/provisioning.h"
 
+#include "common/ids.h"
 #include "common/strings.h"
 
 namespace api {
@@ -23,7 +24,7 @@ common::Result<NewAccount> Provisioning::createAccount(std::string_view friendly
                                                        int64_t now) {
   NewAccount out;
   store::Account& a = out.account;
-  a.sid = newSid("AC");
+  a.sid = common::newSid("AC");
   a.parent_sid = parent;
   a.friendly_name = friendly_name.empty() ? ("SubAccount Created at " + std::to_string(now))
                                           : std::string(friendly_name);
@@ -43,7 +44,7 @@ std::string Provisioning::authToken(const store::Account& account) const {
 common::Result<std::pair<store::User, NewKey>> Provisioning::createUser(
     std::string_view account_sid, std::string_view email, std::string_view role, int64_t now) {
   store::User u;
-  u.sid = newSid("US");
+  u.sid = common::newSid("US");
   u.account_sid = account_sid;
   u.email = common::toLower(email);  // as the store keeps it
   u.role = role;
@@ -63,7 +64,7 @@ NewKey Provisioning::makeKey(std::string_view account_sid, std::string_view frie
                              int64_t now) {
   NewKey out;
   store::ApiKey& k = out.key;
-  k.sid = newSid("SK");
+  k.sid = common::newSid("SK");
   k.account_sid = account_sid;
   k.friendly_name = friendly_name;
   k.role = role;

@@ -10,6 +10,7 @@
 #include "api/internal/rest_context.h"
 #include "api/json_writer.h"
 #include "api/twilio_format.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "store/phone_numbers.h"
@@ -248,7 +249,7 @@ HttpReply RestApi::Impl::numbers(Ctx& c, std::string_view sid) {
     }
     if (!store::isE164(*number))
       return errorReply(400, 21421, "The phone number " + *number + " is not a valid E.164 number");
-    n.sid = newSid("PN");
+    n.sid = common::newSid("PN");
     n.account_sid = c.account.sid;
     n.phone_number = *number;
     n.friendly_name = *number;

@@ -16,6 +16,7 @@
 #include "api/internal/rest_context.h"
 #include "api/json_writer.h"
 #include "api/twilio_format.h"
+#include "common/ids.h"
 #include "sip/auth.h"
 #include "store/sip_auth_lists.h"
 
@@ -305,7 +306,7 @@ class SipResources {
     if (auto e = onlyParams(c_, domainParams())) return *e;
     if (!param(c_, "DomainName")) return badParam("DomainName is required");
     store::ApiSipDomain d;
-    d.sid = newSid("SD");
+    d.sid = common::newSid("SD");
     d.account_sid = c_.account.sid;
     d.created_at = c_.now;
     if (auto e = applyDomain(d)) return *e;
@@ -359,7 +360,7 @@ class SipResources {
     store::CredentialList l;
     if (auto e = nameParam(c_, &l.friendly_name)) return *e;
     if (l.friendly_name.empty()) return badParam("FriendlyName is required");
-    l.sid = newSid("CL");
+    l.sid = common::newSid("CL");
     l.account_sid = c_.account.sid;
     l.created_at = l.updated_at = c_.now;
     if (auto st = repo_.createList(l); !st) return failed(st.error());
@@ -420,7 +421,7 @@ class SipResources {
                         " letters, digits or -_.!~*'()&=+$,;");
       if (auto problem = passwordProblem(*password)) return badParam(*problem);
       store::ListCredential cr;
-      cr.sid = newSid("CR");
+      cr.sid = common::newSid("CR");
       cr.account_sid = c_.account.sid;
       cr.list_sid = std::string(list_sid);
       cr.username = *username;

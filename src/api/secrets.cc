@@ -207,10 +207,6 @@ bool verifySecret(std::string_view secret, std::string_view hash) {
   return CRYPTO_memcmp(got, want->data(), want->size()) == 0;
 }
 
-std::string newSid(std::string_view prefix) {
-  return std::string(prefix) + randomHex(16);
-}
-
 std::string newToken() {
   return randomHex(16);
 }

@@ -1,6 +1,6 @@
 // The API's secrets: the master key that seals what must be read back (auth tokens, which
 // sign webhooks), slow hashes for what only has to be checked (API key secrets), and the
-// random SIDs and tokens themselves.
+// random tokens themselves (SIDs: common/ids.h).
 //
 //   auto key = api::MasterKey::load(cfg.getString("api.master_key").value(), data_dir);
 //   std::string sealed = key->seal(token, account_sid);     // stored
@@ -44,8 +44,6 @@ std::string hashSecret(std::string_view secret, uint32_t iterations = 100000);
 // Constant-time comparison; false for a malformed hash.
 bool verifySecret(std::string_view secret, std::string_view hash);
 
-// `prefix` + 32 lower-case hex digits from the OS's random generator (Twilio's SID shape).
-std::string newSid(std::string_view prefix);
 // 32 lower-case hex digits (an auth token or key secret: 128 random bits).
 std::string newToken();
 

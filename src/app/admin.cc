@@ -9,6 +9,7 @@
 #include "api/twilio_format.h"
 #include "app/options.h"
 #include "common/config.h"
+#include "common/ids.h"
 #include "common/strings.h"
 #include "sip/auth.h"
 #include "store/store.h"
@@ -460,7 +461,7 @@ int number(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ost
     if (!acc || !e164) return usage(err, "number add needs --account and --number");
     if (!store::isE164(*e164)) return usage(err, "--number must be E.164 (+ then digits)");
     store::PhoneNumber n;
-    n.sid = api::newSid("PN");
+    n.sid = common::newSid("PN");
     n.account_sid = *acc;
     n.phone_number = n.friendly_name = *e164;
     for (auto [flag, field] : {std::pair{"--voice-url", &n.voice_url}, {"--sms-url", &n.sms_url}}) {

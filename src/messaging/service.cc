@@ -1,7 +1,5 @@
 #include "messaging/service.h"
 
-#include <sys/random.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -12,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/ids.h"
 #include "common/log.h"
 #include "messaging/sms_text.h"
 #include "store/phone_numbers.h"
@@ -31,24 +30,6 @@ std::string upperTrimmed(std::string_view body) {
   std::string out(body.substr(b, e - b));
   for (char& c : out) c = char(std::toupper(static_cast<unsigned char>(c)));
   return out;
-}
-
-// 128 random bits as a Twilio SID. getrandom() never fails for 16 bytes once the pool is
-// initialised; the loop covers EINTR.
-std::string newMessageSid() {
-  unsigned char raw[16];
-  size_t got = 0;
-  while (got < sizeof raw) {
-    ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-    if (n > 0) got += size_t(n);
-  }
-  static const char kHex[] = "0123456789abcdef";
-  std::string sid = "SM";
-  for (unsigned char c : raw) {
-    sid += kHex[c >> 4];
-    sid += kHex[c & 15];
-  }
-  return sid;
 }
 
 int64_t systemNow() {
@@ -214,7 +195,7 @@ struct Service::Impl {
       return refuse(429, 20429, "Too many messages are queued; try again later.");
 
     store::Message m;
-    m.sid = newMessageSid();
+    m.sid = common::newSid("SM");
     m.account_sid = r.account_sid;
     m.direction = r.direction;
     m.from = r.from;
@@ -721,7 +702,7 @@ struct Service::Impl {
     }
     const store::PhoneNumber& n = **number;
     store::Message m;
-    m.sid = newMessageSid();
+    m.sid = common::newSid("SM");
     m.account_sid = n.account_sid;
     m.direction = "inbound";
     m.from = sms.from;

@@ -19,6 +19,7 @@
 #include "api/provisioning.h"
 #include "api/secrets.h"
 #include "api/twilio_format.h"
+#include "common/ids.h"
 #include "common/strings.h"
 #include "messaging/service.h"
 #include "store/store.h"
@@ -1093,7 +1094,7 @@ class MessagesApiTest : public RestApiTest {
   std::string putMessage(const std::string& account, const std::string& to,
                          const std::string& status, int64_t sent_at) {
     store::Message m;
-    m.sid = newSid("SM");
+    m.sid = common::newSid("SM");
     m.account_sid = account;
     m.from = "+15005550006";
     m.to = to;

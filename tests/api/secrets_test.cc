@@ -281,22 +281,13 @@ TEST(HashSecret, MalformedHashesVerifyNothing) {
   }
 }
 
-TEST(NewSid, PrefixAnd32LowerHexDigits) {
-  for (std::string_view prefix : {"AC", "PN", "SK", "US"}) {
-    std::string sid = newSid(prefix);
-    ASSERT_EQ(sid.size(), 34u);
-    EXPECT_EQ(sid.substr(0, 2), prefix);
-    EXPECT_TRUE(isLowerHex(sid.substr(2))) << sid;
-  }
+TEST(NewToken, ThirtyTwoLowerHexDigits) {
   std::string token = newToken();
   EXPECT_EQ(token.size(), 32u);
   EXPECT_TRUE(isLowerHex(token));
 }
 
-TEST(NewSid, Unique) {
-  std::set<std::string> seen;
-  for (int i = 0; i < 2000; ++i) seen.insert(newSid("PN"));
-  EXPECT_EQ(seen.size(), 2000u);
+TEST(NewToken, Unique) {
   std::set<std::string> tokens;
   for (int i = 0; i < 2000; ++i) tokens.insert(newToken());
   EXPECT_EQ(tokens.size(), 2000u);
