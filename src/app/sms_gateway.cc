@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "api/provisioning.h"
 #include "api/webhook_client.h"
 #include "common/log.h"
 #include "messaging/smpp_carrier.h"
@@ -17,7 +18,7 @@ namespace {
 class SignedWebhooks final : public messaging::Webhooks {
  public:
   SignedWebhooks(store::Store& store, const api::MasterKey& key)
-      : store_(store), key_(key), client_(api::WebhookClient::Options{}) {}
+      : store_(store), provisioning_(store, key), client_(api::WebhookClient::Options{}) {}
 
   void send(Request request, std::function<void(Reply)> done) override {
     api::WebhookRequest r;
@@ -45,9 +46,7 @@ class SignedWebhooks final : public messaging::Webhooks {
     }
     std::string token;
     auto account = store_.accounts().find(account_sid);
-    if (account && *account) {
-      if (auto t = key_.open((*account)->auth_token_sealed, account_sid)) token = std::move(*t);
-    }
+    if (account && *account) token = provisioning_.authToken(**account);
     if (token.empty())
       SB_LOG(kWarn, "sms: no auth token for " + account_sid + "; its webhook goes unsigned");
     std::lock_guard lock(mu_);
@@ -56,7 +55,7 @@ class SignedWebhooks final : public messaging::Webhooks {
   }
 
   store::Store& store_;
-  const api::MasterKey& key_;
+  api::Provisioning provisioning_;  // opens the sealed tokens
   std::mutex mu_;
   std::unordered_map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>>
       tokens_;
