@@ -222,16 +222,8 @@ HttpReply RestApi::Impl::numbers(Ctx& c, std::string_view sid) {
       store::PhoneNumberFilter f;
       if (auto v = formValue(page->filters, "PhoneNumber")) f.phone_number = std::string(*v);
       if (auto v = formValue(page->filters, "FriendlyName")) f.friendly_name = std::string(*v);
-      auto rows = repo.list(c.account.sid, f, page->offset(), page->page_size + 1);
-      if (!rows) return storeFailed(rows.error());
-      const bool more = int64_t(rows->size()) > page->page_size;
-      if (more) rows->pop_back();
-      JsonWriter w(1024 + 2048 * rows->size());
-      writePage(w, list_path, "incoming_phone_numbers", *page, rows->size(), more,
-                [&](JsonWriter& items) {
-                  for (const auto& n : *rows) writeNumber(items, n);
-                });
-      return jsonReply(200, w.take());
+      return listReply(repo.list(c.account.sid, f, page->offset(), page->page_size + 1), *page,
+                       list_path, "incoming_phone_numbers", writeNumber);
     }
     if (c.req.method != "POST") return methodNotAllowed("GET, POST");
     std::vector<std::string_view> allowed(kWritable);
@@ -320,16 +312,10 @@ HttpReply RestApi::Impl::accounts(Ctx& c, std::string_view rest) {
       if (auto v = formValue(page->filters, "FriendlyName")) f.friendly_name = std::string(*v);
       if (auto v = formValue(page->filters, "Status")) f.status = std::string(*v);
       // A subaccount's family is itself alone: its parent is not its to list.
-      auto rows = store.accounts().listFamily((*home)->sid, f, page->offset(), page->page_size + 1);
-      if (!rows) return storeFailed(rows.error());
-      const bool more = int64_t(rows->size()) > page->page_size;
-      if (more) rows->pop_back();
-      JsonWriter w;
-      writePage(w, "/2010-04-01/Accounts.json", "accounts", *page, rows->size(), more,
-                [&](JsonWriter& items) {
-                  for (const auto& a : *rows) writeAccount(items, a, token(a));
-                });
-      return jsonReply(200, w.take());
+      return listReply(
+          store.accounts().listFamily((*home)->sid, f, page->offset(), page->page_size + 1), *page,
+          "/2010-04-01/Accounts.json", "accounts",
+          [&](JsonWriter& items, const store::Account& a) { writeAccount(items, a, token(a)); });
     }
     if (c.req.method != "POST") return methodNotAllowed("GET, POST");
     if (auto e = onlyParams(c, {"FriendlyName"})) return *e;
@@ -553,29 +539,22 @@ HttpReply RestApi::Impl::auditEvents(Ctx& c) {
   ApiError err;
   auto page = parsePaging(c.params, {}, &err);
   if (!page) return errorReply(err);
-  auto rows = store.auditLog().list(c.account.sid, page->offset(), page->page_size + 1);
-  if (!rows) return storeFailed(rows.error());
-  const bool more = int64_t(rows->size()) > page->page_size;
-  if (more) rows->pop_back();
-  JsonWriter w;
-  writePage(w, c.base + "/AuditEvents.json", "audit_events", *page, rows->size(), more,
-            [&](JsonWriter& items) {
-              for (const auto& e : *rows) {
-                items.beginObject();
-                items.key("id").integer(e.id);
-                items.key("date_created").string(rfc2822Date(e.at_ms / 1000));
-                items.key("timestamp_ms").integer(e.at_ms);
-                items.key("account_sid").string(e.account_sid);
-                items.key("principal").string(e.principal);
-                items.key("user_sid").optionalString(e.user_sid);
-                items.key("method").string(e.method);
-                items.key("path").string(e.path);
-                items.key("status").integer(e.status);
-                items.key("source").string(e.source);
-                items.endObject();
-              }
-            });
-  return jsonReply(200, w.take());
+  return listReply(store.auditLog().list(c.account.sid, page->offset(), page->page_size + 1), *page,
+                   c.base + "/AuditEvents.json", "audit_events",
+                   [](JsonWriter& items, const store::AuditEntry& e) {
+                     items.beginObject();
+                     items.key("id").integer(e.id);
+                     items.key("date_created").string(rfc2822Date(e.at_ms / 1000));
+                     items.key("timestamp_ms").integer(e.at_ms);
+                     items.key("account_sid").string(e.account_sid);
+                     items.key("principal").string(e.principal);
+                     items.key("user_sid").optionalString(e.user_sid);
+                     items.key("method").string(e.method);
+                     items.key("path").string(e.path);
+                     items.key("status").integer(e.status);
+                     items.key("source").string(e.source);
+                     items.endObject();
+                   });
 }
 
 // `rest` is the path after "/2010-04-01/Accounts/{AC}/" (empty for the account itself).

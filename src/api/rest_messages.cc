@@ -88,16 +88,8 @@ HttpReply list(store::Store& store, Ctx& c) {
   if (auto v = formValue(page->filters, "To")) f.to = std::string(*v);
   if (auto v = formValue(page->filters, "From")) f.from = std::string(*v);
   if (auto e = dateFilters(page->filters, f)) return *e;
-  auto rows = store.messages().list(c.account.sid, f, page->offset(), page->page_size + 1);
-  if (!rows) return storeFailed(rows.error());
-  const bool more = int64_t(rows->size()) > page->page_size;
-  if (more) rows->pop_back();
-  JsonWriter w(1024 + 1024 * rows->size());
-  writePage(w, c.base + "/Messages.json", "messages", *page, rows->size(), more,
-            [&](JsonWriter& items) {
-              for (const auto& m : *rows) writeMessage(items, m);
-            });
-  return jsonReply(200, w.take());
+  return listReply(store.messages().list(c.account.sid, f, page->offset(), page->page_size + 1),
+                   *page, c.base + "/Messages.json", "messages", writeMessage);
 }
 
 HttpReply create(messaging::Service* service, Ctx& c) {
@@ -164,24 +156,17 @@ HttpReply optOuts(store::Store& store, Ctx& c) {
   ApiError err;
   auto page = parsePaging(c.params, {}, &err);
   if (!page) return errorReply(err);
-  auto rows = store.optOuts().list(c.account.sid, page->offset(), page->page_size + 1);
-  if (!rows) return storeFailed(rows.error());
-  const bool more = int64_t(rows->size()) > page->page_size;
-  if (more) rows->pop_back();
-  JsonWriter w;
-  writePage(w, c.base + "/OptOuts.json", "opt_outs", *page, rows->size(), more,
-            [&](JsonWriter& items) {
-              for (const auto& o : *rows) {
-                items.beginObject();
-                items.key("account_sid").string(o.account_sid);
-                items.key("phone_number").string(o.phone_number);
-                items.key("keyword").string(o.keyword);
-                items.key("via_number").string(o.via_number);
-                items.key("date_created").string(rfc2822Date(o.created_at));
-                items.endObject();
-              }
-            });
-  return jsonReply(200, w.take());
+  return listReply(store.optOuts().list(c.account.sid, page->offset(), page->page_size + 1), *page,
+                   c.base + "/OptOuts.json", "opt_outs",
+                   [](JsonWriter& items, const store::OptOut& o) {
+                     items.beginObject();
+                     items.key("account_sid").string(o.account_sid);
+                     items.key("phone_number").string(o.phone_number);
+                     items.key("keyword").string(o.keyword);
+                     items.key("via_number").string(o.via_number);
+                     items.key("date_created").string(rfc2822Date(o.created_at));
+                     items.endObject();
+                   });
 }
 
 }  // namespace

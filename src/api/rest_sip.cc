@@ -226,15 +226,7 @@ class SipResources {
     ApiError err;
     auto p = parsePaging(c_.params, {}, &err);
     if (!p) return errorReply(err);
-    auto rows = fetch(p->offset(), p->page_size + 1);
-    if (!rows) return storeFailed(rows.error());
-    const bool more = int64_t(rows->size()) > p->page_size;
-    if (more) rows->pop_back();
-    JsonWriter w(1024 + 512 * rows->size());
-    writePage(w, list_path, key, *p, rows->size(), more, [&](JsonWriter& items) {
-      for (const auto& r : *rows) write(items, r);
-    });
-    return jsonReply(200, w.take());
+    return listReply(fetch(p->offset(), p->page_size + 1), *p, list_path, key, write);
   }
 
   template <typename T, typename Write>

@@ -12,6 +12,7 @@
 
 #include "api/access_control.h"
 #include "api/http_server.h"
+#include "api/json_writer.h"
 #include "api/secrets.h"
 #include "api/twilio_format.h"
 #include "api/webhook_signature.h"
@@ -57,6 +58,22 @@ std::optional<HttpReply> methodParam(const Ctx& c, std::string_view name, std::s
 std::optional<HttpReply> nameParam(const Ctx& c, std::string* field);
 // A boolean parameter ("true"/"false", any case) into `field`; 400 otherwise.
 std::optional<HttpReply> boolParam(const Ctx& c, std::string_view name, bool* field);
+
+// The reply to a list request whose `rows` were read with limit page.page_size + 1 (the extra
+// row only tells that a next page exists): Twilio's page envelope with the records under
+// `records_key`, each written by `write(items, row)`; a store failure is a 503.
+template <typename Row, typename Write>
+HttpReply listReply(common::Result<std::vector<Row>> rows, const PageRequest& page,
+                    std::string_view list_path, std::string_view records_key, Write write) {
+  if (!rows) return storeFailed(rows.error());
+  const bool more = int64_t(rows->size()) > page.page_size;
+  if (more) rows->pop_back();
+  JsonWriter w(1024 + 1024 * rows->size());
+  writePage(w, list_path, records_key, page, rows->size(), more, [&](JsonWriter& items) {
+    for (const Row& r : *rows) write(items, r);
+  });
+  return jsonReply(200, w.take());
+}
 
 // The rows [first, last) of an in-memory list of `n` that a page shows.
 std::pair<size_t, size_t> pageSlice(const PageRequest& page, size_t n);
