@@ -12,6 +12,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "messaging/sms_text.h"
 #include "store/phone_numbers.h"
 
@@ -79,7 +80,7 @@ const char* keywordName(Keyword k) {
 
 common::Result<std::vector<TwimlMessage>> parseMessageTwiml(std::string_view xml) {
   std::vector<TwimlMessage> out;
-  if (upperTrimmed(xml).empty()) return out;
+  if (common::trimLws(xml).empty()) return out;
   pugi::xml_document doc;
   pugi::xml_parse_result parsed = doc.load_buffer(xml.data(), xml.size());
   if (!parsed)
@@ -466,7 +467,8 @@ struct Service::Impl {
     const int64_t ts = now();
     std::vector<store::MessageUpdate> updates;
     std::vector<store::CarrierId> ids;
-    std::vector<std::pair<size_t, std::string>> to_notify;  // index, status
+    // (completion, its update) pairs whose new status the customer hears of
+    std::vector<std::pair<size_t, size_t>> to_notify;
     for (size_t i = 0; i < list.size(); ++i) {
       Completion& c = list[i];
       // Counted once it reached the carrier again (kNotSent never left us).
@@ -482,7 +484,7 @@ struct Service::Impl {
           u.only_if_status = "sending";
           for (size_t p = 0; p < c.outcome.carrier_ids.size(); ++p)
             ids.push_back({c.carrier->name(), c.outcome.carrier_ids[p], c.msg.sid, int64_t(p)});
-          to_notify.emplace_back(i, "sent");
+          to_notify.emplace_back(i, updates.size());
           ++sent;
           break;
         case SubmitOutcome::Kind::kRejected: {
@@ -492,7 +494,7 @@ struct Service::Impl {
           u.error_message = text;
           u.carrier_status = c.outcome.reason;
           u.only_if_status = "sending";
-          to_notify.emplace_back(i, "failed");
+          to_notify.emplace_back(i, updates.size());
           ++failed;
           SB_LOG(kInfo, "messaging: " + c.msg.sid + " refused by " + c.carrier->name() + ": " +
                             c.outcome.reason);
@@ -530,14 +532,9 @@ struct Service::Impl {
         SB_LOG(kError, "messaging: store: " + s.error().reason);
       }
     }
-    for (auto& [i, status] : to_notify) {
-      const Completion& c = list[i];
-      if (status == "failed") {
-        auto [code, text] = rejectionError(c.outcome);
-        statusCallback(c.msg, status, code, text);
-      } else {
-        statusCallback(c.msg, status, std::nullopt, "");
-      }
+    for (auto [i, k] : to_notify) {
+      const store::MessageUpdate& u = updates[k];
+      statusCallback(list[i].msg, *u.status, u.error_code, u.error_message.value_or(""));
     }
   }
 
