@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
-#include "posted_work.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -15,24 +14,10 @@
 #include <mutex>
 #include <thread>
 
-#include "posted_work.h"
 #include "sip/response.h"
+#include "test_doubles.h"
 
 namespace {
-
-struct Sent {
-  transport::Flow flow;
-  std::string bytes;
-};
-
-class FakeSender : public transaction::Sender {
- public:
-  void send(const transport::Flow& flow, std::string bytes, Done done) override {
-    sent.push_back({flow, std::move(bytes)});
-    if (done) done({});
-  }
-  std::vector<Sent> sent;
-};
 
 class EdgeWorkerTest : public ::testing::Test {
  protected:
@@ -109,7 +94,7 @@ class EdgeWorkerTest : public ::testing::Test {
   common::ThreadPool pool_{1, 64};
   std::unique_ptr<edge::EdgeStore> es_;
   std::unique_ptr<edge::EdgeShared> shared_;
-  FakeSender sender_;
+  edge::testing::RecordingSender sender_;
   transaction::ManualTimers timers_;
   edge::testing::PostedWork loop_;
   std::unique_ptr<edge::EdgeWorker> worker_;
@@ -131,7 +116,7 @@ TEST_F(EdgeWorkerTest, RegisterIsStoredBeforeThe200AndPingsGoThroughTheNatFlow) 
   size_t before = sender_.sent.size();
   EXPECT_EQ(worker_->pingNatBindings(), 1u);
   ASSERT_EQ(sender_.sent.size(), before + 1);
-  const Sent& ping = sender_.sent.back();
+  const edge::testing::Wire& ping = sender_.sent.back();
   EXPECT_EQ(ping.flow.remote.toString(), "203.0.113.9:40000");
   auto m = sip::Message::parse(ping.bytes);
   ASSERT_TRUE(m.has_value()) << ping.bytes;
@@ -187,7 +172,7 @@ class TrunkTest : public EdgeWorkerTest {
   // The requests of `method` sent to `remote`, in order.
   std::vector<sip::Message> sentTo(const std::string& remote, std::string_view method) {
     std::vector<sip::Message> out;
-    for (const Sent& s : sender_.sent) {
+    for (const edge::testing::Wire& s : sender_.sent) {
       if (s.flow.remote.toString() != remote) continue;
       auto m = sip::Message::parse(s.bytes);
       if (m && m->isRequest() && m->methodText() == method) out.push_back(std::move(*m));
@@ -197,7 +182,7 @@ class TrunkTest : public EdgeWorkerTest {
   // Statuses of the responses that went back to the caller.
   std::vector<int> upstream() {
     std::vector<int> out;
-    for (const Sent& s : sender_.sent) {
+    for (const edge::testing::Wire& s : sender_.sent) {
       if (s.flow.remote.toString() != "10.0.0.5:5060") continue;
       auto m = sip::Message::parse(s.bytes);
       if (m && !m->isRequest()) out.push_back(m->statusCode());

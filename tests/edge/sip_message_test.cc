@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
-#include "posted_work.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -16,28 +15,10 @@
 #include <thread>
 
 #include "edge/edge.h"
-#include "posted_work.h"
 #include "sip/response.h"
+#include "test_doubles.h"
 
 namespace {
-
-struct Wire {
-  transport::Flow flow;
-  std::string bytes;
-};
-
-class RecordingSender : public transaction::Sender {
- public:
-  void send(const transport::Flow& flow, std::string bytes, Done done) override {
-    {
-      std::lock_guard lock(mu);
-      sent.push_back({flow, std::move(bytes)});
-    }
-    if (done) done({});
-  }
-  std::mutex mu;
-  std::vector<Wire> sent;
-};
 
 class SipMessageTest : public ::testing::Test {
  protected:
@@ -118,7 +99,7 @@ class SipMessageTest : public ::testing::Test {
   std::vector<sip::Message> responsesTo(const std::string& remote) {
     std::lock_guard lock(sender_.mu);
     std::vector<sip::Message> out;
-    for (const Wire& w : sender_.sent) {
+    for (const edge::testing::Wire& w : sender_.sent) {
       if (w.flow.remote.toString() != remote) continue;
       auto m = sip::Message::parse(w.bytes);
       if (m && !m->isRequest()) out.push_back(std::move(*m));
@@ -128,7 +109,7 @@ class SipMessageTest : public ::testing::Test {
   std::vector<sip::Message> requestsTo(const std::string& remote) {
     std::lock_guard lock(sender_.mu);
     std::vector<sip::Message> out;
-    for (const Wire& w : sender_.sent) {
+    for (const edge::testing::Wire& w : sender_.sent) {
       if (w.flow.remote.toString() != remote) continue;
       auto m = sip::Message::parse(w.bytes);
       if (m && m->isRequest()) out.push_back(std::move(*m));
@@ -148,7 +129,7 @@ class SipMessageTest : public ::testing::Test {
   common::ThreadPool pool_{1, 64};
   std::unique_ptr<edge::EdgeStore> es_;
   std::unique_ptr<edge::EdgeShared> shared_;
-  RecordingSender sender_;
+  edge::testing::RecordingSender sender_;
   transaction::ManualTimers timers_;
   edge::testing::PostedWork work_;
   std::unique_ptr<edge::EdgeWorker> worker_;

@@ -1,5 +1,6 @@
-// The worker's event loop in miniature for edge tests: work the edge posts (store results,
-// hook answers) is queued here and run on the test thread by pump() or drain().
+// Test doubles the edge tests share: the worker's event loop in miniature (work the edge
+// posts, such as store results and hook answers, is queued here and run on the test thread
+// by pump() or drain()), and a transaction::Sender that records what goes on the wire.
 #pragma once
 
 #include <chrono>
@@ -7,6 +8,10 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <vector>
+
+#include "transaction/transaction_layer.h"
 
 namespace edge::testing {
 
@@ -50,6 +55,27 @@ class PostedWork {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> q_;
+};
+
+// One message put on the wire, and where to.
+struct Wire {
+  transport::Flow flow;
+  std::string bytes;
+};
+
+// Records every message sent (thread-safe: timers and hooks may send from other threads) and
+// reports each send as done.
+class RecordingSender : public transaction::Sender {
+ public:
+  void send(const transport::Flow& flow, std::string bytes, Done done) override {
+    {
+      std::lock_guard lock(mu);
+      sent.push_back({flow, std::move(bytes)});
+    }
+    if (done) done({});
+  }
+  std::mutex mu;
+  std::vector<Wire> sent;
 };
 
 }  // namespace edge::testing
