@@ -23,19 +23,8 @@ import sys
 import tempfile
 import time
 
-CLK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / CLK
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from proc_stats import cpu_seconds  # noqa: E402  (shared with the other bench scripts)
 
 
 def parse_latency(text, label):

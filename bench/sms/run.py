@@ -35,7 +35,8 @@ import tempfile
 import time
 import urllib.request
 
-CLK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from proc_stats import cpu_seconds, rss_mb  # noqa: E402  (shared with the other bench scripts)
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMS_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "tests", "integration", "sms"))
 
@@ -58,26 +59,6 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99), latency.max))
 end
 """
-
-
-def cpu_seconds(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / CLK
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def http_json(url, body=None):
