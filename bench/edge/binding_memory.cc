@@ -25,15 +25,26 @@ int main(int argc, char** argv) {
     std::string user = "u" + std::to_string(100000 + i);
     flow.remote = *transport::Address::parse("198.51.100." + std::to_string(i % 250 + 1) + ":" +
                                              std::to_string(10000 + i % 50000));
-    std::string text = "REGISTER sip:example.com SIP/2.0\r\n"
-                       "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK" + user + ";rport\r\n"
-                       "From: <sip:" + user + "@example.com>;tag=8d3f1a\r\n"
-                       "To: <sip:" + user + "@example.com>\r\n"
-                       "Call-ID: 3c26700c5fd2-" + user + "@10.0.0.5\r\n"
-                       "CSeq: 1 REGISTER\r\n"
-                       "Contact: <sip:" + user + "@10.0.0.5:5060;transport=udp>;expires=3600\r\n"
-                       "User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
-                       "Content-Length: 0\r\n\r\n";
+    std::string text =
+        "REGISTER sip:example.com SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK" +
+        user +
+        ";rport\r\n"
+        "From: <sip:" +
+        user +
+        "@example.com>;tag=8d3f1a\r\n"
+        "To: <sip:" +
+        user +
+        "@example.com>\r\n"
+        "Call-ID: 3c26700c5fd2-" +
+        user +
+        "@10.0.0.5\r\n"
+        "CSeq: 1 REGISTER\r\n"
+        "Contact: <sip:" +
+        user +
+        "@10.0.0.5:5060;transport=udp>;expires=3600\r\n"
+        "User-Agent: Yealink SIP-T46S 66.86.0.15\r\n"
+        "Content-Length: 0\r\n\r\n";
     auto msg = sip::Message::parse(text);
     if (!msg) return 2;
     auto plan = edge::planRegister(*msg, flow, {}, now, options);
