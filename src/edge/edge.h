@@ -5,6 +5,8 @@
 // whose parts are thread-safe. For SMS over SIP MESSAGE (RFC 3428), a MESSAGE from a trunk
 // to a number goes to EdgeShared's InboundMessageHook instead of being proxied, and
 // EdgeWorker::sendMessage() sends one to a trunk's gateways.
+// edge.cc dispatches; each flow has its own file: registrar_flow.cc, proxy_flow.cc,
+// stateless_flow.cc, message_flow.cc and probes.cc (OPTIONS, NAT pings, gateway probes).
 //
 //   edge::EdgeShared shared(options, edge_store);
 //   edge::EdgeWorker worker(shared, post_to_this_loop);
