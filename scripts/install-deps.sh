@@ -22,6 +22,7 @@ PACKAGES=(
   libosip2-dev                 # the reference SIP parser in bench/
   postgresql                   # a throwaway server for the store tests (started by the test)
   sip-tester                   # SIPp, the SIP peer of the integration tests
+  baresip                      # a real softphone for the SIP edge's interop test
   iproute2 procps              # ss, ps: free ports and process checks in test scripts
   python3                      # bench/report.py
   curl openssl                 # HTTPS and keep-alive checks of the API (certificates made there)

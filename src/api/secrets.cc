@@ -14,6 +14,7 @@
 #include <memory>
 #include <sstream>
 
+#include "common/key_file.h"
 #include "common/strings.h"
 
 namespace api {
@@ -103,29 +104,11 @@ common::Result<MasterKey> MasterKey::load(std::string_view configured,
       return makeError(ErrorCode::kInvalidArgument, "SWITCHBOARD_MASTER_KEY: " + k.error().reason);
     return k;
   }
-  const std::filesystem::path path = std::filesystem::path(data_dir) / "master.key";
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (!std::filesystem::exists(path, ec)) {
-    // Written whole to a temporary file, then linked into place: link() fails if another
-    // process got there first (theirs is kept), and no reader ever sees a partial key.
-    const std::filesystem::path tmp =
-        path.string() + ".tmp." + std::to_string(::getpid()) + "." + randomHex(4);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return makeError(ErrorCode::kIo, "master key: cannot create " + tmp.string());
-    std::string hex = randomHex(32) + "\n";
-    bool ok = ::write(fd, hex.data(), hex.size()) == ssize_t(hex.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (ok && ::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) ok = false;
-    std::filesystem::remove(tmp, ec);
-    if (!ok) return makeError(ErrorCode::kIo, "master key: cannot write " + path.string());
-  }
-  std::ifstream in(path);
-  std::string text;
-  if (!in || !std::getline(in, text))
-    return makeError(ErrorCode::kIo, "master key: cannot read " + path.string());
-  auto k = fromHex(common::trimLws(text));
-  if (!k) return makeError(ErrorCode::kInvalidArgument, path.string() + ": " + k.error().reason);
+  const std::string path = (std::filesystem::path(data_dir) / "master.key").string();
+  auto text = common::readOrCreateKeyFile(path, 32);
+  if (!text) return makeError(ErrorCode::kIo, "master key: " + text.error().reason);
+  auto k = fromHex(*text);
+  if (!k) return makeError(ErrorCode::kInvalidArgument, path + ": " + k.error().reason);
   return k;
 }
 

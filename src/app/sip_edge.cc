@@ -10,6 +10,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "common/key_file.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
 #include "edge/edge.h"
@@ -287,12 +288,21 @@ common::Status SipEdge::start() {
   eo.auth_register = sip.auth_register;
   eo.auth_calls = sip.auth_calls;
   eo.digest.secret = sip.auth_secret;
+  if (eo.digest.secret.empty()) {
+    // One key per installation, kept in data_dir: nonces, branches and Record-Route tokens
+    // stay valid across a restart (calls in progress can still hang up through the proxy).
+    auto key = common::readOrCreateKeyFile(m.cfg.dataDir() + "/sip.key", 32);
+    if (!key) return common::makeError(key.error().code, "sip.auth.secret: " + key.error().reason);
+    eo.digest.secret = *key;
+  }
   eo.digest.nonce_lifetime = std::chrono::seconds(sip.nonce_lifetime_seconds);
   eo.digest.algorithms.clear();
   for (const std::string& a : sip.auth_algorithms) {
     eo.digest.algorithms.push_back(a == "sha-256" ? sip::DigestAlgorithm::kSha256
                                                   : sip::DigestAlgorithm::kMd5);
   }
+  for (const std::string& d : sip.sha256_domains)
+    eo.digest.realm_algorithms[d] = {sip::DigestAlgorithm::kSha256, sip::DigestAlgorithm::kMd5};
   eo.timer_c = std::chrono::seconds(sip.timer_c_seconds);
   eo.gateway_timeout = std::chrono::milliseconds(sip.gateway_timeout_ms);
   eo.probe_timeout = std::chrono::milliseconds(sip.probe_timeout_ms);
@@ -444,7 +454,8 @@ void SipEdge::stop() {
                       " by stateless routes, " + n(c.trunk_calls) + " trunk calls, " +
                       n(c.trunk_failovers) + " failovers, " + n(c.trunk_inbound) +
                       " from trunks, " + n(c.messages_in) + " MESSAGEs in, " + n(c.messages_out) +
-                      " MESSAGEs out, " + n(c.rejected) + " refused");
+                      " MESSAGEs out, " + n(c.rejected) + " refused, " + n(c.relay_denied) +
+                      " relays denied, " + n(c.stray_dropped) + " stray responses dropped");
   }
   if (m.flood && m.transport) {
     const auto f = m.flood->stats();

@@ -36,12 +36,15 @@ const std::vector<Config::KeyInfo>& Config::keys() {
       {"sip.auth.calls", Kind::kString, "on",
        "digest authentication of requests from users (trunks are trusted by address)", 0, 0,
        "on|off"},
-      {"sip.auth.algorithms", Kind::kList, "md5,sha-256",
+      {"sip.auth.algorithms", Kind::kList, "md5",
        "digest algorithms challenged with, in order (md5, sha-256)"},
+      {"sip.auth.sha256_domains", Kind::kList, "",
+       "domains whose challenges offer SHA-256 first, then MD5 (RFC 8760)"},
       {"sip.auth.nonce_lifetime", Kind::kInt, "300",
        "seconds a nonce stays fresh; an older one is answered with stale=true", 10, 86400},
       {"sip.auth.secret", Kind::kString, "",
-       "key of the nonce HMAC, shared by every node; empty = random at each start"},
+       "key of the nonce, branch and Record-Route HMACs, shared by every node; empty = "
+       "<data_dir>/sip.key, made at first start"},
       {"sip.proxy.timer_c", Kind::kInt, "180",
        "seconds a proxied INVITE may ring unanswered on a branch before it is cancelled", 1, 3600},
       {"sip.nat.ping_interval", Kind::kInt, "30",
@@ -486,6 +489,9 @@ Status Config::resolve() {
       sip_.auth_algorithms.push_back(alg);
   }
   if (sip_.auth_algorithms.empty()) return keyError("sip.auth.algorithms", "must not be empty");
+  sip_.sha256_domains.clear();
+  for (const std::string& d : values_.find("sip.auth.sha256_domains")->second)
+    sip_.sha256_domains.push_back(toLower(d));
   sip_.nonce_lifetime_seconds = unsigned(*parseInt(one("sip.auth.nonce_lifetime")));
   sip_.auth_secret = one("sip.auth.secret");
   sip_.timer_c_seconds = unsigned(*parseInt(one("sip.proxy.timer_c")));

@@ -55,6 +55,7 @@ struct SipConfig {
   bool auth_register = true;
   bool auth_calls = true;
   std::vector<std::string> auth_algorithms;  // "md5", "sha-256", in challenge order
+  std::vector<std::string> sha256_domains;   // lower case: challenged SHA-256 first, then MD5
   unsigned nonce_lifetime_seconds = 300;
   std::string auth_secret;
   unsigned timer_c_seconds = 180;

@@ -79,6 +79,14 @@ inline std::optional<uint64_t> parseUint(std::string_view s, uint64_t max) {
   return v;
 }
 
+// The low `digits` hex digits of `v`, lower case, zero-padded ("00000000002a").
+inline std::string hexDigits(uint64_t v, size_t digits) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(digits, '0');
+  for (size_t i = 0; i < digits && i < 16; ++i) out[digits - 1 - i] = kHex[(v >> (4 * i)) & 15];
+  return out;
+}
+
 // Appends the `n` bytes at `p` as lower-case hex, two digits per byte.
 inline void appendHex(std::string& out, const unsigned char* p, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";

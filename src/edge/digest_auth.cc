@@ -127,11 +127,19 @@ DigestAuth::NonceState DigestAuth::checkNonce(std::string_view nonce, std::strin
   return NonceState::kValid;
 }
 
+const std::vector<sip::DigestAlgorithm>& DigestAuth::algorithmsFor(std::string_view realm) const {
+  if (!options_.realm_algorithms.empty()) {
+    auto it = options_.realm_algorithms.find(common::toLower(realm));
+    if (it != options_.realm_algorithms.end() && !it->second.empty()) return it->second;
+  }
+  return options_.algorithms;
+}
+
 std::vector<std::string> DigestAuth::challenges(std::string_view realm, bool stale,
                                                 int64_t now) const {
   std::vector<std::string> out;
   std::string nonce = issueNonce(realm, now);
-  for (sip::DigestAlgorithm alg : options_.algorithms) {
+  for (sip::DigestAlgorithm alg : algorithmsFor(realm)) {
     sip::ChallengeSpec spec;
     spec.realm = std::string(realm);
     spec.nonce = nonce;
@@ -153,8 +161,8 @@ DigestAuth::Outcome DigestAuth::inspect(const sip::Message& request, sip::Header
   if (!cred->isDigest()) return outcome(Verdict::kChallenge, "", "not digest");
   std::string_view user = cred->username().value_or("");
   auto alg = cred->algorithm();
-  if (!alg || std::find(options_.algorithms.begin(), options_.algorithms.end(), *alg) ==
-                  options_.algorithms.end())
+  const auto& offered = algorithmsFor(realm);
+  if (!alg || std::find(offered.begin(), offered.end(), *alg) == offered.end())
     return outcome(Verdict::kChallenge, user, "algorithm not offered");
   if (user.empty() || !cred->nonce() || !cred->response() || !cred->uri())
     return outcome(Verdict::kBadRequest, user, "incomplete credentials");

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,6 +53,9 @@ class DigestAuth {
     // Challenge order: RFC 8760 has the preferred algorithm first.
     std::vector<sip::DigestAlgorithm> algorithms{sip::DigestAlgorithm::kSha256,
                                                  sip::DigestAlgorithm::kMd5};
+    // Realms (lower case) challenged with their own list instead of `algorithms`, e.g.
+    // SHA-256 then MD5 for a domain whose phones all know SHA-256.
+    std::map<std::string, std::vector<sip::DigestAlgorithm>, std::less<>> realm_algorithms;
     // Nonces remembered for replay detection before the oldest are forgotten.
     size_t max_tracked_nonces = 1 << 20;
     // Whether the digest-uri of credentials fits the request. §22.4 asks for the
@@ -92,6 +96,8 @@ class DigestAuth {
                  const std::optional<Ha1>& ha1, int64_t now, bool retransmissions_pass = false);
 
   size_t trackedNonces() const;
+  // The algorithms challenged with (and accepted) in `realm`, in challenge order.
+  const std::vector<sip::DigestAlgorithm>& algorithmsFor(std::string_view realm) const;
 
  private:
   enum class NonceState { kValid, kExpired, kForged };

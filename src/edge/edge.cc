@@ -14,29 +14,15 @@
 
 namespace edge {
 
+using internal::defaultPort;
 using internal::dialledNumber;
 using internal::e164;
 using internal::kProxySupported;
 using internal::ourLeadingRoutes;
-using internal::randomTag;
-using internal::withoutTopVia;
+using internal::protocolForUri;
 using transaction::ServerId;
 
 namespace {
-
-transport::Protocol protocolForUri(const sip::Uri& uri, transport::Protocol fallback) {
-  if (auto t = uri.transport()) {
-    if (auto p = transport::protocolFromName(*t)) return *p;
-  }
-  if (uri.scheme() == sip::UriScheme::kSips) return transport::Protocol::kTls;
-  return fallback == transport::Protocol::kWs || fallback == transport::Protocol::kWss
-             ? transport::Protocol::kUdp
-             : fallback;
-}
-
-uint16_t defaultPort(transport::Protocol p) {
-  return p == transport::Protocol::kTls ? 5061 : 5060;
-}
 
 DigestAuth::Options digestOptions(const EdgeOptions& o, const EdgeOptions* live) {
   DigestAuth::Options d = o.digest;
@@ -52,7 +38,10 @@ DigestAuth::Options digestOptions(const EdgeOptions& o, const EdgeOptions* live)
 }  // namespace
 
 EdgeShared::EdgeShared(EdgeOptions options, EdgeStore& store)
-    : options_(std::move(options)), store_(store), auth_(digestOptions(options_, &options_)) {}
+    : options_(std::move(options)),
+      store_(store),
+      auth_(digestOptions(options_, &options_)),
+      tokens_(options_.digest.secret) {}
 
 common::Status EdgeShared::loadBindings(int64_t now) {
   auto loaded = store_.loadBindings(now);
@@ -104,14 +93,12 @@ int64_t EdgeWorker::now() const {
 
 void EdgeWorker::answer(ServerId id, int status, std::string_view reason,
                         const std::vector<std::pair<std::string, std::string>>& headers) {
-  const sip::Message* req = layer_->request(id);
-  if (req == nullptr) return;
-  sip::ResponseBuilder b(*req, status, reason);
-  std::string tag = randomTag();
-  b.toTag(tag);
-  for (const auto& [n, v] : headers) b.header(n, v);
-  b.header("Server", shared_.options().user_agent);
-  (void)layer_->respond(id, b.build());
+  // Built by the layer: the transaction's To tag and the Via stamped as RFC 3581 asks.
+  std::vector<std::pair<std::string, std::string>> all;
+  all.reserve(headers.size() + 1);
+  all.insert(all.end(), headers.begin(), headers.end());
+  all.emplace_back("Server", shared_.options().user_agent);
+  (void)layer_->respondWith(id, status, reason, all);
 }
 
 void EdgeWorker::reject(ServerId id, int status, std::string_view reason,
@@ -219,13 +206,31 @@ void EdgeWorker::onRequest(ServerId id, const sip::Message& request, const trans
     if (!to_us && !opt.self.servesDomain(ruri.host())) return reject(id, 403, "Domain Not Served");
     return handleRegister(id, request, from);
   }
-  if (to_us && ruri.user().empty()) {
+  // A served domain without a user part (OPTIONS sip:example.com, a trunk's keep-alive)
+  // names the domain's proxy: us (§11).
+  const bool to_domain = routes_left == 0 && ruri.isSip() && ruri.user().empty() &&
+                         !common::ipLiteral(ruri.host()) && opt.self.servesDomain(ruri.host());
+  if ((to_us || to_domain) && ruri.user().empty()) {
     if (request.method() == sip::Method::kOptions) return handleOptionsToUs(id);
     return reject(id, 405, "Method Not Allowed", {{"Allow", "OPTIONS, REGISTER"}});
   }
   const auto& to = request.to();
-  bool in_dialog = to && to->tag().has_value();
-  if (in_dialog || routes_left > 0) return proxyRequest(id, request, from, route_popped);
+  const bool in_dialog = to && to->tag().has_value();
+  if (in_dialog || routes_left > 0) {
+    // §16.4, §16.12: loose routing on through a Record-Route of ours for this very dialog.
+    if (route_popped > 0 && throughOurRecordRoute(request, route_popped))
+      return proxyRequest(id, request, route_popped);
+    // Anything else that names a next hop beyond us is no business of ours: a preloaded
+    // Route set, or a Route of ours without (or with a forged) dialog token.
+    if (routes_left > 0 || route_popped > 0) {
+      shared_.counters().relay_denied.fetch_add(1, std::memory_order_relaxed);
+      SB_LOG(kInfo, "edge: " + std::string(request.methodText()) + " from " +
+                        from.remote.toString() + " refused: Route not through our Record-Route");
+      return reject(id, 403, route_popped > 0 ? "Route Not Ours" : "Preloaded Route Denied");
+    }
+    // An in-dialog request that did not come through us is treated as a new one: it reaches
+    // our users or a trunk route only, and only from a trunk or an authenticated user.
+  }
 
   // A new request: for a user of ours (to the registered contacts) or for a number routed
   // by prefix to a trunk. Requests from a trunk are recognised by their source address and
@@ -258,8 +263,10 @@ void EdgeWorker::onRequest(ServerId id, const sip::Message& request, const trans
   Trunk* out_trunk =
       from_trunk == nullptr && routing != nullptr ? routing->route(dialled) : nullptr;
   if (aor.empty() && out_trunk == nullptr) {
-    if (!ruri.isSip() || !opt.self.servesDomain(ruri.host()))
+    if (!ruri.isSip() || !opt.self.servesDomain(ruri.host())) {
+      if (in_dialog) shared_.counters().relay_denied.fetch_add(1, std::memory_order_relaxed);
       return reject(id, 403, "Relaying Denied");
+    }
     return reject(id, 404, "Not Found");
   }
   if (!aor.empty()) {
@@ -353,7 +360,7 @@ transport::Flow EdgeWorker::flowForBinding(const Binding& b) const {
     // behind NAT and only the flow it registered from reaches it.
     if (ip && *ip == b.flow.remote.ip) {
       // A contact asking for another transport (";transport=tcp") is reached over that one.
-      transport::Protocol p = protocolForUri(*uri, b.flow.protocol);
+      transport::Protocol p = protocolForUri(*uri);
       if (p != b.flow.protocol)
         return flowTo(p, transport::Address{*ip, uri->portOr(defaultPort(p))});
       transport::Flow f = b.flow;
@@ -365,13 +372,17 @@ transport::Flow EdgeWorker::flowForBinding(const Binding& b) const {
   return b.flow;
 }
 
-std::optional<transport::Flow> EdgeWorker::flowForUri(const sip::Uri& uri,
-                                                      const transport::Flow& in) const {
+std::optional<transport::Flow> EdgeWorker::flowForUri(const sip::Uri& uri) const {
   auto host = uri.maddr() ? *uri.maddr() : uri.host();
   auto ip = common::ipLiteral(host);
   if (!ip) return std::nullopt;
-  transport::Protocol p = protocolForUri(uri, in.protocol);
+  transport::Protocol p = protocolForUri(uri);
   return flowTo(p, transport::Address{*ip, uri.portOr(defaultPort(p))});
+}
+
+std::optional<transport::Flow> EdgeWorker::flowForTarget(const sip::Uri& uri) const {
+  if (auto b = shared_.location().findByContact(uri, now())) return flowForBinding(*b);
+  return flowForUri(uri);
 }
 
 void EdgeWorker::onCancel(ServerId invite) {
@@ -388,69 +399,6 @@ void EdgeWorker::onCancel(ServerId invite) {
   for (Branch& b : ctx.branches) {
     if (b.client != 0 && !b.done) (void)layer_->cancel(b.client);
   }
-}
-
-void EdgeWorker::onAck(const sip::Message& ack, const transport::Flow& from) {
-  // The ACK of a non-2xx response to a request sent by a stateless route follows it.
-  int popped = 0;
-  if (Trunk* trunk = statelessTrunk(ack, from, &popped))
-    return forwardStateless(ack, from, *trunk, popped);
-  // The end-to-end ACK of a 2xx: forwarded statelessly along its route (§16.11 in effect).
-  const Self& self = shared_.options().self;
-  int pop = 0;
-  std::optional<transport::Flow> target;
-  if (ack.headerCount(sip::HeaderId::kRoute) > 0) {
-    const auto& routes = ack.routes();
-    if (!routes) return;
-    pop = ourLeadingRoutes(*routes, self);
-    size_t next = size_t(pop);
-    if (next < routes->size()) target = flowForUri((*routes)[next].uri, from);
-  }
-  if (!target) {
-    const sip::Uri& ruri = ack.requestUri();
-    if (self.isThisServer(ruri)) return;  // for us: nothing to do
-    std::string aor = canonicalAor(ruri);
-    if (!aor.empty() && self.servesDomain(ruri.host()) && !common::ipLiteral(ruri.host())) {
-      auto bindings = shared_.location().lookup(aor, now());
-      if (bindings.empty()) return;
-      target = flowForBinding(bindings.front());
-    } else {
-      target = flowForUri(ruri, from);
-    }
-  }
-  if (!target || !ack.vias()) return;
-  // Stateless: the branch is a function of the request, so a retransmitted ACK gets the
-  // same one (§16.11).
-  const std::string branch = makeBranch(loopHash(ack), 0);
-  auto msg = branchRequest(ack, from, *target, std::nullopt, {}, pop, false, &branch);
-  if (!msg) return;
-  shared_.counters().forwarded_stateless.fetch_add(1, std::memory_order_relaxed);
-  sender_.send(*target, msg->serialize(), {});
-}
-
-void EdgeWorker::onStrayResponse(const sip::Message& response, const transport::Flow& from) {
-  (void)from;
-  // A 2xx retransmission after the client transaction ended: forwarded statelessly to the
-  // Via below ours (§16.7 / §16.11), if the top Via is ours.
-  const auto& vias = response.vias();
-  if (!vias || vias->size() < 2) return;
-  const sip::Via& top = (*vias)[0];
-  auto branch = top.branch();
-  if (!branch || !common::istartsWith(*branch, "z9hG4bKsb")) return;
-  const sip::Via& next = (*vias)[1];
-  transport::Flow f;
-  auto proto = transport::protocolFromName(next.transport);
-  f.protocol = proto.value_or(transport::Protocol::kUdp);
-  auto host = next.received() ? *next.received() : next.host;
-  auto ip = common::ipLiteral(host);
-  if (!ip) return;
-  f.remote.ip = *ip;
-  auto rport = next.rport();
-  f.remote.port = rport.value_or(next.port != 0 ? next.port : defaultPort(f.protocol));
-  auto bytes = withoutTopVia(response);
-  if (!bytes) return;
-  shared_.counters().forwarded_stateless.fetch_add(1, std::memory_order_relaxed);
-  sender_.send(f, std::move(*bytes), {});
 }
 
 void EdgeWorker::onServerTransportError(ServerId id, const common::Status& error) {

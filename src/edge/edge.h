@@ -30,6 +30,7 @@
 #include "edge/persistence.h"
 #include "edge/proxy_rules.h"
 #include "edge/registrar.h"
+#include "edge/route_tokens.h"
 #include "edge/routing.h"
 #include "transaction/timers.h"
 #include "transaction/transaction_layer.h"
@@ -116,6 +117,11 @@ struct EdgeCounters {
   std::atomic<uint64_t> stateless_routed{0};  // requests sent on by a stateless route
   std::atomic<uint64_t> messages_in{0};       // MESSAGEs from trunks handed to the hook
   std::atomic<uint64_t> messages_out{0};      // MESSAGEs sent to trunks (not counting failover)
+  // In-dialog requests and ACKs not through a Record-Route of ours, and requests with a Route
+  // set beyond us that nothing authorises: refused (403) or, for ACKs, dropped.
+  std::atomic<uint64_t> relay_denied{0};
+  // Responses matching no transaction whose top Via is not ours (sent-by and branch MAC).
+  std::atomic<uint64_t> stray_dropped{0};
 };
 
 class EdgeShared {
@@ -126,6 +132,8 @@ class EdgeShared {
   EdgeOptions& mutableOptions() { return options_; }  // before the workers start
   Location& location() { return location_; }
   DigestAuth& auth() { return auth_; }
+  // The MACs in our branches and Record-Routes (keyed by options().digest.secret).
+  const RouteTokens& tokens() const { return tokens_; }
   EdgeStore& store() { return store_; }
   EdgeCounters& counters() { return counters_; }
   // Trunks and prefix routes; null when none are configured. Set before the workers start.
@@ -144,6 +152,7 @@ class EdgeShared {
   EdgeStore& store_;
   Location location_;
   DigestAuth auth_;
+  RouteTokens tokens_;
   EdgeCounters counters_;
   std::unique_ptr<Routing> routing_;
   InboundMessageHook message_hook_;
@@ -227,8 +236,8 @@ class EdgeWorker final : public transaction::TransactionUser {
   void finishMessage(uint64_t send_id, OutboundMessageResult result);
   // A Call-ID this worker owns (see setCallIdOwner), made from `prefix`.
   std::string ownedCallId(const std::string& prefix);
-  void proxyRequest(transaction::ServerId id, const sip::Message& request,
-                    const transport::Flow& from, int route_popped);
+  // An in-dialog request through our Record-Route: to its next Route, else its target.
+  void proxyRequest(transaction::ServerId id, const sip::Message& request, int route_popped);
   // To the AOR's bindings; when it has none, to `fallback` (the trunk `dialled` is routed
   // to) if there is one, else 480.
   void forkToBindings(transaction::ServerId id, const std::string& aor, int route_popped,
@@ -251,9 +260,21 @@ class EdgeWorker final : public transaction::TransactionUser {
   // credentials failed): given back to the layer, which makes a transaction this time.
   void handBack(sip::Message&& request, const transport::Flow& from);
 
+  // In-dialog requests and what is relayed without a transaction (dialog_flow.cc).
+  // Whether one of the `route_popped` leading Routes (ours) carries our token for this
+  // request's dialog (its Call-ID and the From or To tag): the dialog was record-routed here.
+  bool throughOurRecordRoute(const sip::Message& request, int route_popped) const;
+  // §16.7 step 5: a 2xx to a proxied INVITE goes upstream, also after its context ended:
+  // through server transaction `server` while it lasts, else by the Via below ours.
+  void relay2xx(transaction::ServerId server, const sip::Message& response);
+  // A response forwarded statelessly to the Via below our own (§16.11), which must be ours:
+  // one of our addresses as sent-by and a branch with our MAC. Returns whether it went.
+  bool forwardByVia(const sip::Message& response);
+
   void startGroup(ProxyContext& ctx);
   void startBranch(ProxyContext& ctx, size_t index);
-  void onBranchResponse(uint64_t ctx_id, size_t index, const sip::Message& response);
+  void onBranchResponse(uint64_t ctx_id, size_t index, transaction::ServerId server,
+                        const sip::Message& response);
   void onBranchFailure(uint64_t ctx_id, size_t index, int status);
   void maybeFinish(ProxyContext& ctx);
   void finishContext(uint64_t ctx_id);
@@ -264,12 +285,20 @@ class EdgeWorker final : public transaction::TransactionUser {
   // The flow to reach a registered contact: its own address when it is reachable as written,
   // else the flow the REGISTER came from (NAT).
   transport::Flow flowForBinding(const Binding& b) const;
-  // The flow for a URI of a route or Request-URI (IP literals only; names are not resolved).
-  std::optional<transport::Flow> flowForUri(const sip::Uri& uri, const transport::Flow& in) const;
+  // The flow for a URI of a route or Request-URI (IP literals only; names are not resolved):
+  // transport as RFC 3263 §4.1 chooses it (transport= wins, sips: is TLS, else UDP), never
+  // the transport the request happened to arrive on.
+  std::optional<transport::Flow> flowForUri(const sip::Uri& uri) const;
+  // The flow for the remote target of an in-dialog request: the registration flow of the
+  // binding whose Contact it is (NAT, a TCP connection from an ephemeral port), else as
+  // flowForUri().
+  std::optional<transport::Flow> flowForTarget(const sip::Uri& uri) const;
   // A flow from one of our listeners of `protocol` (and `ip`'s family) to `remote`.
   transport::Flow flowTo(transport::Protocol protocol, const transport::Address& remote) const;
   // An out-of-dialog OPTIONS from this server to `uri` over `flow` (keep-alives, probes).
   std::string optionsRequest(const std::string& uri, const transport::Flow& flow);
+  // Removes the Proxy-Authorization fields for the realm we authenticated the caller in.
+  void consumeOurCredentials(const sip::Message& request, sip::MessageEdits& edits) const;
   // `request` re-parsed with the proxy's edits for one branch, ready to send.
   common::Result<sip::Message> branchRequest(
       const sip::Message& request, const transport::Flow& from, const transport::Flow& target,

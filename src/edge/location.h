@@ -51,6 +51,11 @@ class Location {
   size_t purgeExpired(int64_t now);
   size_t size() const;
   size_t aorCount() const;
+  // The unexpired binding whose Contact is `uri` (same user, host, port and transport): the
+  // remote target of an in-dialog request is usually the Contact a UA registered, and the
+  // flow it registered from reaches it where its Contact does not (NAT, TCP from an
+  // ephemeral port).
+  std::optional<Binding> findByContact(const sip::Uri& uri, int64_t now) const;
   // Calls `fn` for every unexpired binding, shard by shard (under that shard's lock: `fn`
   // must not call back into the location service).
   void forEach(int64_t now, const std::function<void(const Binding&)>& fn) const;
@@ -64,6 +69,16 @@ class Location {
   Shard& shardFor(std::string_view aor);
   const Shard& shardFor(std::string_view aor) const;
   Shard shards_[kShards];
+  // Contact key -> AOR. Written under the AOR's shard lock, then this one's (never the
+  // other way round).
+  struct ContactShard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, std::string> aor_of;
+  };
+  ContactShard& contactShardFor(std::string_view key) const;
+  void indexContacts(const std::string& aor, const std::vector<Binding>& old_list,
+                     const std::vector<Binding>& new_list);
+  mutable ContactShard contact_shards_[kShards];
 };
 
 }  // namespace edge

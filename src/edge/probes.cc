@@ -22,7 +22,18 @@ constexpr std::string_view kAllow =
 }  // namespace
 
 void EdgeWorker::handleOptionsToUs(ServerId id) {
-  answer(id, 200, {}, {{"Allow", std::string(kAllow)}, {"Accept", "application/sdp"}});
+  // §11.2: what a request to this proxy may use. Supported lists the option tags a request
+  // passing through may require of us (Proxy-Require).
+  std::string supported;
+  for (std::string_view tag : internal::kProxySupported) {
+    if (!supported.empty()) supported += ", ";
+    supported.append(tag);
+  }
+  answer(id, 200, {},
+         {{"Allow", std::string(kAllow)},
+          {"Accept", "application/sdp"},
+          {"Accept-Encoding", "identity"},
+          {"Supported", supported}});
 }
 
 size_t EdgeWorker::pingNatBindings() {

@@ -23,33 +23,57 @@ common::Result<sip::Message> EdgeWorker::branchRequest(
   sip::MessageEdits& e = copy->edits();
   if (new_ruri) e.setRequestUri(std::move(*new_ruri));
   if (auto stamped = stampedVia(request.vias()->front(), from.remote)) e.replaceTopVia(*stamped);
-  std::string branch =
-      branch_id != nullptr ? *branch_id : makeBranch(loopHash(request), ++branch_counter_);
+  std::string branch = branch_id != nullptr
+                           ? *branch_id
+                           : shared_.tokens().branch(loopHash(request), ++branch_counter_);
   transport::Flow out = target;
   out.local = routableLocal(target.local, target.remote);
   e.pushVia(ourVia(out, branch));
   for (int i = 0; i < pop_route; ++i) e.popRoute();
   if (record_route) {
     // Two entries when the request changes transport (or address), so each side routes to
-    // the address it can reach (RFC 5658 double record-routing).
+    // the address it can reach (RFC 5658 double record-routing). Each carries the dialog's
+    // token: only requests of this dialog may later route through it.
+    const auto& call_id = request.callId();
+    const auto& from_hdr = request.from();
+    const std::string token =
+        shared_.tokens().dialogToken(call_id ? *call_id : std::string_view(),
+                                     from_hdr ? from_hdr->tag().value_or("") : std::string_view());
     transport::Address in_local = routableLocal(from.local, from.remote);
-    e.addRecordRoute(ourRecordRoute(from.protocol, in_local));
+    e.addRecordRoute(ourRecordRoute(from.protocol, in_local, token));
     if (out.protocol != from.protocol || out.local.ip != in_local.ip)
-      e.addRecordRoute(ourRecordRoute(out.protocol, out.local));
+      e.addRecordRoute(ourRecordRoute(out.protocol, out.local, token));
   }
+  // Credentials for a realm of ours were for us (§22.3): consumed here, not passed on.
+  consumeOurCredentials(request, e);
   e.decrementMaxForwards();
   for (const std::string& p : path) e.addHeader("Route", p);
   return copy;
 }
 
-void EdgeWorker::proxyRequest(ServerId id, const sip::Message& request, const transport::Flow& from,
-                              int route_popped) {
+void EdgeWorker::consumeOurCredentials(const sip::Message& request,
+                                       sip::MessageEdits& edits) const {
+  if (request.headerCount(sip::HeaderId::kProxyAuthorization) == 0) return;
+  const auto& from_hdr = request.from();
+  if (!from_hdr) return;
+  // The realm we challenge a caller in is their From domain (see onRequest).
+  const std::string realm = common::toLower(from_hdr->uri.host());
+  if (!shared_.options().self.servesDomain(realm)) return;
+  const auto& headers = request.headers();
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (headers[i].id != sip::HeaderId::kProxyAuthorization) continue;
+    auto cred = sip::parseCredentials(headers[i].value);
+    if (cred && common::iequals(cred->realm().value_or(""), realm)) edits.removeHeader(i);
+  }
+}
+
+void EdgeWorker::proxyRequest(ServerId id, const sip::Message& request, int route_popped) {
   // Next hop: the first Route left, else the Request-URI.
   std::optional<transport::Flow> target;
   if (request.headerCount(sip::HeaderId::kRoute) > 0) {
     const auto& routes = *request.routes();
     size_t next = size_t(route_popped);
-    if (next < routes.size()) target = flowForUri(routes[next].uri, from);
+    if (next < routes.size()) target = flowForUri(routes[next].uri);
   }
   if (!target) {
     const sip::Uri& ruri = request.requestUri();
@@ -59,7 +83,7 @@ void EdgeWorker::proxyRequest(ServerId id, const sip::Message& request, const tr
     if (!aor.empty() && shared_.options().self.servesDomain(ruri.host()) &&
         !common::ipLiteral(ruri.host()))
       return forkToBindings(id, aor, route_popped);
-    target = flowForUri(ruri, from);
+    target = flowForTarget(ruri);
   }
   if (!target) return reject(id, 502, "Next Hop Not An Address");
   auto ctx = std::make_unique<ProxyContext>();
@@ -180,7 +204,9 @@ void EdgeWorker::startBranch(ProxyContext& ctx, size_t index) {
   if (!msg) return onBranchFailure(ctx.id, index, 500);
   uint64_t cid = ctx.id;
   transaction::ClientCallbacks cb;
-  cb.onResponse = [this, cid, index](const sip::Message& r) { onBranchResponse(cid, index, r); };
+  cb.onResponse = [this, cid, index, server = ctx.server](const sip::Message& r) {
+    onBranchResponse(cid, index, server, r);
+  };
   cb.onTimeout = [this, cid, index] { onBranchFailure(cid, index, 408); };
   cb.onTransportError = [this, cid, index](const common::Status&) {
     onBranchFailure(cid, index, 503);
@@ -198,9 +224,16 @@ void EdgeWorker::startBranch(ProxyContext& ctx, size_t index) {
   if (it->second->cancelled) (void)layer_->cancel(*client);
 }
 
-void EdgeWorker::onBranchResponse(uint64_t ctx_id, size_t index, const sip::Message& response) {
+void EdgeWorker::onBranchResponse(uint64_t ctx_id, size_t index, ServerId server,
+                                  const sip::Message& response) {
   auto it = proxies_.find(ctx_id);
-  if (it == proxies_.end()) return;
+  if (it == proxies_.end()) {
+    // The fork is over, but the callee retransmits its 2xx until it sees the ACK (the one
+    // relayed may have been lost): each copy goes upstream too.
+    const int status = response.statusCode();
+    if (status >= 200 && status < 300) relay2xx(server, response);
+    return;
+  }
   ProxyContext& ctx = *it->second;
   Branch& br = ctx.branches[index];
   int status = response.statusCode();
@@ -220,7 +253,7 @@ void EdgeWorker::onBranchResponse(uint64_t ctx_id, size_t index, const sip::Mess
   if (status < 300) {
     // Every 2xx goes upstream at once (a forked INVITE may be answered by several UAs); the
     // other branches are cancelled on the first.
-    if (auto bytes = withoutTopVia(response)) (void)layer_->respond(ctx.server, std::move(*bytes));
+    relay2xx(ctx.server, response);
     bool first = !ctx.answered;
     ctx.answered = true;
     br.done = true;

@@ -7,16 +7,11 @@
 #include "common/address_set.h"
 #include "common/hash.h"
 #include "common/strings.h"
+#include "edge/route_tokens.h"
+#include "sip/response.h"
 
 namespace edge {
 namespace {
-
-std::string hex64(uint64_t v, size_t digits) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(digits, '0');
-  for (size_t i = 0; i < digits; ++i) out[digits - 1 - i] = kHex[(v >> (4 * i)) & 15];
-  return out;
-}
 
 uint16_t defaultPort(transport::Protocol p) {
   switch (p) {
@@ -48,6 +43,20 @@ bool Self::isThisServer(const sip::Uri& uri) const {
     uint16_t port = uri.portOr(uri.scheme() == sip::UriScheme::kSips ? 5061 : 5060);
     if (port == address.port) return true;
     if (!uri.hasPort() && address.port == defaultPort(protocol)) return true;
+  }
+  return false;
+}
+
+bool Self::isOurSentBy(const sip::Via& via) const {
+  auto ip = common::ipLiteral(via.host);
+  if (!ip) return false;
+  auto protocol = transport::protocolFromName(via.transport);
+  if (!protocol) return false;
+  const uint16_t port = via.port != 0 ? via.port : defaultPort(*protocol);
+  for (const auto& [p, address] : listeners) {
+    if (p == *protocol && address.port == port &&
+        (address.ip == *ip || address.ip.is_unspecified()))
+      return true;
   }
   return false;
 }
@@ -104,7 +113,7 @@ std::string loopHash(const sip::Message& request, bool ignore_to_tag) {
   h = common::fnv1aField(h, request.cseq() ? std::to_string(request.cseq()->number) : "");
   const auto* route = request.findHeader(sip::HeaderId::kRoute);
   h = common::fnv1aField(h, route ? route->value : std::string_view());
-  return hex64(h, 16);
+  return common::hexDigits(h, 16);
 }
 
 uint64_t statelessUnique(const sip::Message& request) {
@@ -116,14 +125,6 @@ uint64_t statelessUnique(const sip::Message& request) {
   h = common::fnv1aField(h, top.host);
   h = common::fnv1aField(h, std::to_string(top.port));
   return h;
-}
-
-std::string makeBranch(std::string_view loop_hash, uint64_t unique) {
-  std::string b = "z9hG4bKsb";
-  b.append(loop_hash);
-  b.push_back('.');
-  b += hex64(unique, 12);
-  return b;
 }
 
 bool isLoop(const sip::Message& request, const Self& self, std::string_view loop_hash) {
@@ -146,25 +147,7 @@ bool isLoop(const sip::Message& request, const Self& self, std::string_view loop
 }
 
 std::optional<std::string> stampedVia(const sip::Via& via, const transport::Address& source) {
-  std::string source_ip = source.ip.to_string();
-  auto host_ip = common::ipLiteral(via.host);
-  bool need_received = !host_ip || *host_ip != source.ip;
-  bool need_rport = via.hasRport();
-  if (!need_received && !need_rport) return std::nullopt;
-  std::string v;
-  v.reserve(96);
-  v.append(via.protocol_name).append("/").append(via.protocol_version).append("/");
-  v.append(via.transport).append(" ").append(via.host);
-  if (via.port != 0) v.append(":").append(std::to_string(via.port));
-  for (const sip::Param& p : via.params) {
-    if (common::iequals(p.name, "received") || common::iequals(p.name, "rport")) continue;
-    v.push_back(';');
-    v.append(p.name);
-    if (p.hasValue()) v.append("=").append(p.value);
-  }
-  if (need_rport) v.append(";rport=").append(std::to_string(source.port));
-  if (need_received || need_rport) v.append(";received=").append(source_ip);
-  return v;
+  return sip::receivedVia(via, source.ip, source.port);
 }
 
 transport::Address routableLocal(const transport::Address& local,
@@ -200,14 +183,22 @@ std::string ourVia(const transport::Flow& flow, std::string_view branch) {
   return v;
 }
 
-std::string ourRecordRoute(transport::Protocol protocol, const transport::Address& local) {
+std::string ourRecordRoute(transport::Protocol protocol, const transport::Address& local,
+                           std::string_view dialog_token) {
   std::string r = "<sip:";
   r.append(local.toString());
   if (protocol != transport::Protocol::kUdp) {
     r.append(";transport=");
     r.append(transport::configName(protocol));
   }
-  r.append(";lr>");
+  r.append(";lr");
+  if (!dialog_token.empty()) {
+    r.push_back(';');
+    r.append(RouteTokens::kParam);
+    r.push_back('=');
+    r.append(dialog_token);
+  }
+  r.push_back('>');
   return r;
 }
 

@@ -31,6 +31,9 @@ struct Self {
   bool isThisServer(const sip::Uri& uri) const;
   // True when the domain of `uri` is one this server is the registrar/proxy for.
   bool servesDomain(std::string_view host) const;
+  // True when `via`'s sent-by could be this server's: an IP literal of one of its listeners
+  // (any address for a wildcard listener) with a port it listens on for that transport.
+  bool isOurSentBy(const sip::Via& via) const;
 };
 
 struct Reject {
@@ -44,16 +47,15 @@ struct Reject {
 std::optional<Reject> validateForProxy(const sip::Message& request, const Self& self,
                                        const std::vector<std::string_view>& supported);
 
-// The loop-detection part of our branch ids (§16.6 item 8): a hash of what a loop repeats
-// (Request-URI, Call-ID, From tag, To tag, CSeq number, top Route). `ignore_to_tag` gives
-// the INVITE's hash for the ACK of a non-2xx response (which carries the response's tag).
+// The loop-detection part of our branch ids (RouteTokens::branch makes the whole id) (§16.6 item
+// 8): a hash of what a loop repeats (Request-URI, Call-ID, From tag, To tag, CSeq number, top
+// Route). `ignore_to_tag` gives the INVITE's hash for the ACK of a non-2xx response (which carries
+// the response's tag).
 std::string loopHash(const sip::Message& request, bool ignore_to_tag = false);
 // The `unique` part of a stateless proxy's branch (§16.11): a hash of the incoming top Via
 // (branch and sent-by), the same for a request's retransmissions, its CANCEL and the ACK
 // of its non-2xx response, so each reaches the next hop's transaction.
 uint64_t statelessUnique(const sip::Message& request);
-// "z9hG4bK" + "sb" + loopHash + "." + unique. `unique` makes each branch distinct.
-std::string makeBranch(std::string_view loop_hash, uint64_t unique);
 // §16.3 item 4: a Via of ours carrying this request's loop hash means it came back unchanged:
 // a loop (482). A Via of ours with another hash is a spiral and fine.
 bool isLoop(const sip::Message& request, const Self& self, std::string_view loop_hash);
@@ -70,8 +72,10 @@ transport::Address routableLocal(const transport::Address& local, const transpor
 
 // "SIP/2.0/UDP 192.0.2.1:5060;branch=...;rport" for a request we send over `flow`.
 std::string ourVia(const transport::Flow& flow, std::string_view branch);
-// "<sip:192.0.2.1:5060;transport=tcp;lr>" naming this server on `local` over `protocol`.
-std::string ourRecordRoute(transport::Protocol protocol, const transport::Address& local);
+// "<sip:192.0.2.1:5060;transport=tcp;lr;sbd=TOKEN>" naming this server on `local` over
+// `protocol`; `dialog_token` (RouteTokens::dialogToken) is left out when empty.
+std::string ourRecordRoute(transport::Protocol protocol, const transport::Address& local,
+                           std::string_view dialog_token = {});
 
 // §16.7 step 6: the best final response among a fork's branches. Returns the index into
 // `statuses` of the one to forward (6xx first, then the lowest class, 4xx preferring

@@ -36,8 +36,9 @@ void EdgeWorker::finishRegister(ServerId id, const std::string& auth_user) {
                    shared_.options().registrar);
   if (plan.status != 200) return reject(id, plan.status, plan.reason, plan.headers);
   if (plan.upserts.empty() && plan.removed.empty()) {
-    // A query: nothing to write.
+    // A query: nothing to write. §10.3 step 8: the 200 carries the registrar's Date.
     shared_.counters().registers_ok.fetch_add(1, std::memory_order_relaxed);
+    plan.headers.emplace_back("Date", sip::formatSipDate(t));
     return answer(id, 200, {}, plan.headers);
   }
   EdgeStore::Back back = backHere();
@@ -56,6 +57,7 @@ void EdgeWorker::finishRegister(ServerId id, const std::string& auth_user) {
       for (const std::string& p : shared_plan->upserts.front().path)
         headers.emplace_back("Path", p);
     }
+    headers.emplace_back("Date", sip::formatSipDate(now()));  // §10.3 step 8
     answer(id, 200, {}, headers);
   };
   if (!shared_.options().persist_registrations) return saved({});

@@ -57,8 +57,8 @@ void EdgeWorker::forwardStateless(const sip::Message& request, const transport::
   Gateway& gw = *trunk.gateways[shared_.routing()->statelessGateway(
       trunk, call_id ? *call_id : std::string_view())];
   const transport::Flow target = flowTo(gw.protocol, gw.address);
-  const std::string branch =
-      makeBranch(loopHash(request, method == sip::Method::kAck), statelessUnique(request));
+  const std::string branch = shared_.tokens().branch(loopHash(request, method == sip::Method::kAck),
+                                                     statelessUnique(request));
   const bool record_route = startsDialog(method);
   auto msg =
       branchRequest(request, from, target, gatewayUri(gw, dialledNumber(request.requestUri())), {},

@@ -1,7 +1,9 @@
 #include "sip/headers.h"
 
 #include <array>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "common/strings.h"
 #include "sip/internal/scan.h"
@@ -550,9 +552,14 @@ common::Result<MediaType> parseMediaType(std::string_view value) {
   return m;
 }
 
-common::Status parseTokenList(std::string_view value, TokenList& out) {
+common::Status parseTokenList(std::string_view value, TokenList& out, bool may_be_empty) {
   std::string_view s = value;
   size_t i = 0;
+  skipLws(s, i);
+  if (i >= s.size()) {
+    if (may_be_empty) return {};
+    return bad("empty token list");
+  }
   for (;;) {
     skipLws(s, i);
     std::string_view t = scanToken(s, i);
@@ -612,6 +619,22 @@ common::Status checkSipDate(std::string_view value) {
       !digits(20, 2) || v[22] != ':' || !digits(23, 2) || v.substr(25) != " GMT")
     return bad("Date is not an RFC 1123 date in GMT");
   return {};
+}
+
+std::string formatSipDate(int64_t unix_seconds) {
+  static constexpr std::string_view kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t t = std::time_t(unix_seconds);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
+    return "Thu, 01 Jan 1970 00:00:00 GMT";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                kDays[size_t(tm.tm_wday) % 7].data(), tm.tm_mday,
+                kMonths[size_t(tm.tm_mon) % 12].data(), tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  return buf;
 }
 
 }  // namespace sip

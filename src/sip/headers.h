@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <boost/container/small_vector.hpp>
@@ -152,8 +153,10 @@ common::Status parseContact(std::string_view value, ContactList& out);
 common::Status parseRouteList(std::string_view value, NameAddrList& out);
 common::Result<CSeq> parseCSeq(std::string_view value);
 common::Result<MediaType> parseMediaType(std::string_view value);
-// Comma-separated tokens (Require, Supported, Allow, ...); appends.
-common::Status parseTokenList(std::string_view value, TokenList& out);
+// Comma-separated tokens (Require, Supported, Allow, ...); appends. `may_be_empty` accepts a
+// value with no token at all, which RFC 3261 §25.1 allows for Supported and Allow (an empty
+// list: nothing supported) but not for Require, Proxy-Require or Unsupported.
+common::Status parseTokenList(std::string_view value, TokenList& out, bool may_be_empty = false);
 // callid = word [ "@" word ]
 common::Result<std::string_view> parseCallId(std::string_view value);
 // delta-seconds bounded to 2**32-1 (Expires, Min-Expires); a larger value is an error.
@@ -161,6 +164,8 @@ common::Result<uint32_t> parseDeltaSeconds(std::string_view value);
 // Max-Forwards: 0..255.
 common::Result<uint32_t> parseMaxForwards(std::string_view value);
 // rfc1123-date (§20.17): "Sat, 13 Nov 2010 23:29:00 GMT"; only GMT is allowed.
+// `unix_seconds` as an rfc1123-date for a Date header (§20.17): "Sat, 13 Nov 2010 23:29:00 GMT".
+std::string formatSipDate(int64_t unix_seconds);
 common::Status checkSipDate(std::string_view value);
 
 }  // namespace sip

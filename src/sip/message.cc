@@ -322,9 +322,10 @@ common::Result<MediaType> Message::contentType() const {
 common::Result<TokenList> Message::tokens(HeaderId id) const {
   TokenList list;
   if (counts_[size_t(id)] == 0) return list;
+  const bool may_be_empty = id == HeaderId::kSupported || id == HeaderId::kAllow;
   for (size_t i = first_[size_t(id)]; i < headers_.size(); ++i) {
     if (headers_[i].id != id) continue;
-    if (auto st = parseTokenList(headers_[i].value, list); !st) return st.error();
+    if (auto st = parseTokenList(headers_[i].value, list, may_be_empty); !st) return st.error();
   }
   return list;
 }

@@ -1,5 +1,9 @@
 #include "sip/response.h"
 
+#include "common/address_set.h"
+#include "common/strings.h"
+#include "sip/internal/scan.h"
+
 namespace sip {
 
 std::string_view defaultReasonPhrase(int status) {
@@ -117,6 +121,28 @@ std::string_view defaultReasonPhrase(int status) {
   return "Global Failure";
 }
 
+std::optional<std::string> receivedVia(const Via& via, const boost::asio::ip::address& source_ip,
+                                       uint16_t source_port) {
+  auto host_ip = common::ipLiteral(via.host);
+  const bool need_received = !host_ip || *host_ip != source_ip;
+  const bool need_rport = via.hasRport();
+  if (!need_received && !need_rport) return std::nullopt;
+  std::string v;
+  v.reserve(96);
+  v.append(via.protocol_name).append("/").append(via.protocol_version).append("/");
+  v.append(via.transport).append(" ").append(via.host);
+  if (via.port != 0) v.append(":").append(std::to_string(via.port));
+  for (const Param& p : via.params) {
+    if (common::iequals(p.name, "received") || common::iequals(p.name, "rport")) continue;
+    v.push_back(';');
+    v.append(p.name);
+    if (p.hasValue()) v.append("=").append(p.value);
+  }
+  if (need_rport) v.append(";rport=").append(std::to_string(source_port));
+  v.append(";received=").append(source_ip.to_string());
+  return v;
+}
+
 ResponseBuilder::ResponseBuilder(const Message& request, int status, std::string_view reason)
     : request_(request),
       status_(status),
@@ -132,6 +158,11 @@ ResponseBuilder& ResponseBuilder::copyRecordRoute() {
 }
 ResponseBuilder& ResponseBuilder::header(std::string_view name, std::string_view value) {
   extra_.emplace_back(name, value);
+  return *this;
+}
+ResponseBuilder& ResponseBuilder::receivedFrom(const boost::asio::ip::address& ip, uint16_t port) {
+  const auto& vias = request_.vias();
+  if (vias && !vias->empty()) top_via_ = receivedVia(vias->front(), ip, port);
   return *this;
 }
 ResponseBuilder& ResponseBuilder::body(std::string_view content_type, std::string_view body) {
@@ -156,9 +187,29 @@ std::string ResponseBuilder::build() const {
   };
   const auto& headers = request_.headers();
   bool add_tag = status_ > 100 && !to_tag_.empty() && request_.to() && !request_.to()->tag();
+  bool stamp_via = top_via_.has_value();
   for (const HeaderField& f : headers) {
     switch (f.id) {
       case HeaderId::kVia:
+        if (stamp_via) {
+          // The stamped first value, then the field's other values as they were.
+          stamp_via = false;
+          line("Via", *top_via_);
+          bool first = true;
+          std::string rest;
+          internal::forEachCommaElement(f.value, [&](std::string_view element) {
+            if (!first) {
+              if (!rest.empty()) rest.append(", ");
+              rest.append(element);
+            }
+            first = false;
+            return true;
+          });
+          if (!rest.empty()) line("Via", rest);
+          break;
+        }
+        line(headerName(f.id), f.value);
+        break;
       case HeaderId::kFrom:
       case HeaderId::kCallId:
       case HeaderId::kCSeq:

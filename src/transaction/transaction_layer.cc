@@ -299,7 +299,15 @@ void TransactionLayer::receiveRequest(sip::Message&& msg, const transport::Flow&
   const ServerId id = tx.id;
   if (tx.invite && options_.send_trying) {
     if (config_.trying.count() == 0) {
-      (void)respond(id, 100);
+      // After the TU has seen it: an INVITE the TU refuses at once (a challenge, a 403) gets
+      // its final answer alone, and the client, still in Calling, keeps retransmitting until
+      // that answer arrives -- so the answer need not be retransmitted (see respondTo).
+      tu_.onRequest(id, *tx.request, tx.from);
+      auto it = servers_.find(id);
+      if (it != servers_.end() && it->second->state == State::kProceeding &&
+          it->second->last_response.empty())
+        (void)respond(id, 100);
+      return;
     } else {
       tx.trying_timer = timers_.schedule(config_.trying, [this, id] {
         auto it = servers_.find(id);
@@ -381,9 +389,11 @@ void TransactionLayer::handleCancel(sip::Message&& cancel, const transport::Flow
   if (pending) tu_.onCancel(invite_id);
 }
 
+template <typename Headers>
 std::string TransactionLayer::buildResponse(ServerTx& tx, int status, std::string_view reason,
-                                            HeaderList headers) {
+                                            const Headers& headers) {
   sip::ResponseBuilder b(*tx.request, status, reason);
+  b.receivedFrom(tx.from.remote.ip, tx.from.remote.port);
   if (status > 100 && !tx.request->to()->tag()) {
     if (tx.to_tag.empty()) tx.to_tag = randomHex();
     b.toTag(tx.to_tag);
@@ -392,8 +402,9 @@ std::string TransactionLayer::buildResponse(ServerTx& tx, int status, std::strin
   return b.build();
 }
 
-common::Status TransactionLayer::respond(ServerId id, int status, std::string_view reason,
-                                         HeaderList headers) {
+template <typename Headers>
+common::Status TransactionLayer::respondBuilt(ServerId id, int status, std::string_view reason,
+                                              const Headers& headers) {
   auto it = servers_.find(id);
   if (it == servers_.end()) {
     return common::makeError(common::ErrorCode::kNotFound, "no such server transaction");
@@ -402,6 +413,17 @@ common::Status TransactionLayer::respond(ServerId id, int status, std::string_vi
     return common::makeError(common::ErrorCode::kInvalidArgument, "final response already sent");
   }
   return respondTo(*it->second, status, buildResponse(*it->second, status, reason, headers));
+}
+
+common::Status TransactionLayer::respond(ServerId id, int status, std::string_view reason,
+                                         HeaderList headers) {
+  return respondBuilt(id, status, reason, headers);
+}
+
+common::Status TransactionLayer::respondWith(
+    ServerId id, int status, std::string_view reason,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  return respondBuilt(id, status, reason, headers);
 }
 
 common::Status TransactionLayer::respond(ServerId id, std::string bytes) {
@@ -446,7 +468,11 @@ common::Status TransactionLayer::respondTo(ServerTx& tx, int status, std::string
   } else {
     tx.state = State::kCompleted;
     if (tx.invite) {
-      if (!reliable) {
+      // Timer G only once a provisional response went out: before that the client is in
+      // Calling and retransmits its INVITE, and each copy gets this answer again (see
+      // handleRetransmission). A forged source then gets one answer per request sent, never
+      // a train of retransmissions (no amplification through answers to spoofed INVITEs).
+      if (!reliable && !tx.last_response.empty()) {
         tx.interval = config_.t1;
         tx.retransmit_timer = after(tx.interval, &TransactionLayer::serverTimerG, tx.id);
       }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "sip/message.h"
@@ -140,6 +141,9 @@ class TransactionLayer {
   common::Status respond(ServerId id, const sip::Message& response);
   common::Status respond(ServerId id, int status, std::string_view reason = {},
                          HeaderList headers = {});
+  // The same with headers computed at run time (challenges, Contacts of a redirect).
+  common::Status respondWith(ServerId id, int status, std::string_view reason,
+                             const std::vector<std::pair<std::string, std::string>>& headers);
   // 487 Request Terminated for a cancelled INVITE.
   common::Status answerCancelled(ServerId id) { return respond(id, 487); }
   // The request of a live server transaction, or nullptr.
@@ -188,7 +192,14 @@ class TransactionLayer {
   ServerTx& createServer(sip::Message&& msg, const transport::Flow& from, std::string key,
                          std::string merge_key);
   common::Status respondTo(ServerTx& tx, int status, std::string bytes);
-  std::string buildResponse(ServerTx& tx, int status, std::string_view reason, HeaderList headers);
+  // Responses generated here: the transaction's To tag, the request's top Via stamped with
+  // received= and rport= (RFC 3581 §4), and `headers`.
+  template <typename Headers>
+  std::string buildResponse(ServerTx& tx, int status, std::string_view reason,
+                            const Headers& headers);
+  template <typename Headers>
+  common::Status respondBuilt(ServerId id, int status, std::string_view reason,
+                              const Headers& headers);
   void serverTimerG(ServerId id);
   void serverTimeoutH(ServerId id);
   void serverSendFailed(ServerId id, const common::Status& error);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -99,6 +100,26 @@ std::string rawErrorResponse(std::string_view bytes, int status) {
   }
   out += "Content-Length: 0\r\n\r\n";
   return out;
+}
+
+// The answer to a request that parsed but failed validation: the RFC's status with the reason
+// in the phrase (the sender learns what to fix), a To tag as every final response needs, and
+// the top Via stamped as RFC 3581 asks.
+std::string invalidRequestResponse(const sip::Message& msg, int status, std::string_view why,
+                                   const Address& source) {
+  std::string phrase(sip::defaultReasonPhrase(status));
+  std::string detail;
+  for (char c : why.substr(0, 96)) detail.push_back(c >= 0x20 && c < 0x7f ? c : ' ');
+  if (!detail.empty()) phrase += " (" + detail + ")";
+  static thread_local uint64_t state =
+      uint64_t(reinterpret_cast<uintptr_t>(&state)) ^
+      uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+  state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+  std::string tag = "sbx" + std::to_string(state >> 16);
+  sip::ResponseBuilder b(msg, status, phrase);
+  if (msg.to()) b.toTag(tag);
+  b.receivedFrom(source.ip, source.port);
+  return b.build();
 }
 
 struct RemoteKey {
@@ -631,7 +652,8 @@ Outcome Transport::Core::deliver(std::string_view bytes, bool datagram, const Fl
   } else if (auto valid = sip::validate(*msg); !valid) {
     status = valid.error().status;
     request = msg->isRequest();
-    if (status != 0 && request) answer = sip::ResponseBuilder(*msg, status).build();
+    if (status != 0 && request)
+      answer = invalidRequestResponse(*msg, status, valid.error().reason, flow.remote);
     SB_LOG(kDebug,
            "transport: invalid message from " + flow.toString() + ": " + valid.error().reason);
   } else {

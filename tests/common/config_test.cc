@@ -162,7 +162,13 @@ TEST(Config, EdgeKeys) {
   EXPECT_TRUE(d->sip().auth_register);
   EXPECT_TRUE(d->sip().auth_calls);
   EXPECT_EQ(d->sip().nonce_lifetime_seconds, 300u);
-  EXPECT_EQ(d->sip().auth_algorithms, (std::vector<std::string>{"md5", "sha-256"}));
+  // One MD5 challenge by default: phones that stop at a second challenge in one realm
+  // (baresip, many deployed sets) still register; SHA-256 is offered per domain.
+  EXPECT_EQ(d->sip().auth_algorithms, (std::vector<std::string>{"md5"}));
+  EXPECT_TRUE(d->sip().sha256_domains.empty());
+  auto sha = Config::load("", {"sip.auth.sha256_domains=Secure.Example.com"});
+  ASSERT_TRUE(sha.has_value());
+  EXPECT_EQ(sha->sip().sha256_domains, (std::vector<std::string>{"secure.example.com"}));
   EXPECT_FALSE(Config::load("", {"sip.auth.algorithms=md5,sha-512"}).has_value());
   EXPECT_FALSE(Config::load("", {"sip.auth.algorithms=[]"}).has_value());
   EXPECT_EQ(d->sip().min_expires, 60u);

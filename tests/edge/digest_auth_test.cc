@@ -162,6 +162,32 @@ TEST(DigestAuth, ChallengesListSha256First) {
             sip::DigestAlgorithm::kMd5);
 }
 
+// One MD5 challenge by default (what common phones accept); SHA-256 first in chosen realms.
+TEST(DigestAuth, AlgorithmsPerRealm) {
+  DigestAuth::Options o;
+  o.secret = std::string(32, 'k');
+  o.algorithms = {sip::DigestAlgorithm::kMd5};
+  o.realm_algorithms["secure.example.com"] = {sip::DigestAlgorithm::kSha256,
+                                              sip::DigestAlgorithm::kMd5};
+  DigestAuth auth(o);
+  auto plain = auth.challenges(kRealm, false, kNow);
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_EQ(sip::parseChallenge(plain[0])->algorithm().value_or(sip::DigestAlgorithm::kSha256),
+            sip::DigestAlgorithm::kMd5);
+  auto secure = auth.challenges("Secure.Example.com", false, kNow);
+  ASSERT_EQ(secure.size(), 2u);
+  EXPECT_EQ(sip::parseChallenge(secure[0])->algorithm().value_or(sip::DigestAlgorithm::kMd5),
+            sip::DigestAlgorithm::kSha256);
+  // Credentials in an algorithm the realm does not offer are challenged again.
+  auto nonce = auth.issueNonce(kRealm, kNow);
+  auto sha = parse(registerWith(nonce, "pw", "00000001", sip::DigestAlgorithm::kSha256));
+  EXPECT_EQ(auth.inspect(sha, sip::HeaderId::kAuthorization, kRealm, kNow).verdict,
+            Verdict::kChallenge);
+  auto md5 = parse(registerWith(nonce, "pw", "00000001"));
+  EXPECT_EQ(auth.inspect(md5, sip::HeaderId::kAuthorization, kRealm, kNow).verdict,
+            Verdict::kNeedsHa1);
+}
+
 TEST(DigestAuth, AStatelessProxyMayLetTheSameRequestPassAgainWithin64T1) {
   DigestAuth auth = make();
   std::string nonce = auth.issueNonce(kRealm, kNow);

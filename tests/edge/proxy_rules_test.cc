@@ -1,5 +1,7 @@
 #include "edge/proxy_rules.h"
 
+#include "edge/route_tokens.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -78,7 +80,8 @@ TEST(ProxyRules, LoopsAndSpirals) {
   EXPECT_EQ(hash.size(), 16u);
   EXPECT_FALSE(edge::isLoop(req, s, hash));
   // The same request back with our Via on it: a loop.
-  std::string our_branch = edge::makeBranch(hash, 7);
+  edge::RouteTokens tokens("k");
+  std::string our_branch = tokens.branch(hash, 7);
   auto looped = msg(invite("Via: SIP/2.0/UDP 192.0.2.1:5060;branch=" + our_branch + "\r\n"));
   EXPECT_EQ(edge::loopHash(looped), hash);
   EXPECT_TRUE(edge::isLoop(looped, s, edge::loopHash(looped)));
@@ -89,7 +92,7 @@ TEST(ProxyRules, LoopsAndSpirals) {
   // Someone else's Via with our hash is not ours.
   auto foreign = msg(invite("Via: SIP/2.0/UDP 198.51.100.1;branch=" + our_branch + "\r\n"));
   EXPECT_FALSE(edge::isLoop(foreign, s, edge::loopHash(foreign)));
-  EXPECT_NE(edge::makeBranch(hash, 1), edge::makeBranch(hash, 2));
+  EXPECT_NE(tokens.branch(hash, 1), tokens.branch(hash, 2));
 }
 
 TEST(ProxyRules, StampedVia) {
@@ -110,6 +113,28 @@ TEST(ProxyRules, StampedVia) {
   EXPECT_EQ(*named, "SIP/2.0/TCP 198.51.100.4;branch=z9hG4bKb;received=198.51.100.5");
 }
 
+TEST(ProxyRules, OurSentBy) {
+  auto s = self();
+  edge::Self wildcard;
+  wildcard.listeners.push_back(
+      {transport::Protocol::kUdp, *transport::Address::parse("0.0.0.0:5060")});
+  // Whether `via` (the top Via of a response) is a sent-by of `who`; the message lives while
+  // its Via is read.
+  auto ours = [](const edge::Self& who, const std::string& via) {
+    auto m = msg("SIP/2.0 200 OK\r\nVia: " + via +
+                 "\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\n"
+                 "CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+    return who.isOurSentBy(m.vias()->front());
+  };
+  EXPECT_TRUE(ours(s, "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKx"));
+  EXPECT_TRUE(ours(s, "SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKx"));        // default port
+  EXPECT_FALSE(ours(s, "SIP/2.0/TLS 192.0.2.1:5060;branch=z9hG4bKx"));  // no such listener
+  EXPECT_FALSE(ours(s, "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKx"));
+  EXPECT_FALSE(ours(s, "SIP/2.0/UDP 127.0.0.9:5060;branch=z9hG4bKx"));
+  EXPECT_FALSE(ours(s, "SIP/2.0/UDP sip.example.com:5060;branch=z9hG4bKx"));
+  EXPECT_TRUE(ours(wildcard, "SIP/2.0/UDP 203.0.113.4:5060;branch=z9hG4bKx"));
+}
+
 TEST(ProxyRules, OurHeaders) {
   transport::Flow f;
   f.protocol = transport::Protocol::kTcp;
@@ -121,6 +146,9 @@ TEST(ProxyRules, OurHeaders) {
   EXPECT_EQ(
       edge::ourRecordRoute(transport::Protocol::kWs, *transport::Address::parse("192.0.2.1:5066")),
       "<sip:192.0.2.1:5066;transport=ws;lr>");
+  EXPECT_EQ(edge::ourRecordRoute(transport::Protocol::kTcp,
+                                 *transport::Address::parse("192.0.2.1:5060"), "0011223344556677"),
+            "<sip:192.0.2.1:5060;transport=tcp;lr;sbd=0011223344556677>");
 }
 
 TEST(ProxyRules, BestResponse) {

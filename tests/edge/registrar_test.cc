@@ -201,4 +201,37 @@ TEST(Location, LookupOrdersByQAndDropsExpired) {
   EXPECT_EQ(loc.lookup("sip:a@x", kNow).size(), 2u);
 }
 
+TEST(Location, FindByContactMatchesUserHostPortAndTransport) {
+  edge::Location loc;
+  edge::Binding a;
+  a.aor = "sip:alice@example.com";
+  a.contact = "sip:alice@192.168.1.20:5062;transport=tcp;ob";
+  a.expires_at = kNow + 60;
+  a.flow = udpFlow();
+  a.flow.protocol = transport::Protocol::kTcp;
+  a.flow.connection_id = 7;
+  edge::Binding b = a;
+  b.contact = "sip:alice@192.168.1.21";
+  loc.replace(a.aor, {a, b});
+  auto uri = [](std::string_view text) { return *sip::Uri::parse(text); };
+  // Parameters other than transport, host case and the default port do not matter.
+  auto found = loc.findByContact(uri("sip:alice@192.168.1.20:5062;transport=TCP"), kNow);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->flow.connection_id, 7u);
+  EXPECT_TRUE(loc.findByContact(uri("sip:alice@192.168.1.21:5060"), kNow).has_value());
+  EXPECT_FALSE(loc.findByContact(uri("sip:alice@192.168.1.20:5062"), kNow).has_value());  // udp
+  EXPECT_FALSE(loc.findByContact(uri("sip:bob@192.168.1.20:5062;transport=tcp"), kNow));
+  EXPECT_FALSE(loc.findByContact(uri("sip:alice@192.168.1.21"), kNow + 61).has_value());
+  // Gone with the binding: replaced, purged, or removed.
+  loc.replace(a.aor, {b});
+  EXPECT_FALSE(loc.findByContact(uri("sip:alice@192.168.1.20:5062;transport=tcp"), kNow));
+  EXPECT_TRUE(loc.findByContact(uri("sip:alice@192.168.1.21"), kNow).has_value());
+  EXPECT_EQ(loc.purgeExpired(kNow + 61), 1u);
+  loc.load({b});
+  EXPECT_FALSE(loc.findByContact(uri("sip:alice@192.168.1.21"), kNow + 61).has_value());
+  EXPECT_TRUE(loc.findByContact(uri("sip:alice@192.168.1.21"), kNow).has_value());
+  loc.replace(a.aor, {});
+  EXPECT_FALSE(loc.findByContact(uri("sip:alice@192.168.1.21"), kNow).has_value());
+}
+
 }  // namespace

@@ -16,27 +16,15 @@
 
 #include "edge/edge.h"
 #include "sip/response.h"
-#include "test_doubles.h"
+#include "worker_fixture.h"
 
 namespace {
 
-class SipMessageTest : public ::testing::Test {
+// The worker fixture with a carrier trunk (two gateways, ACL 203.0.113.0/24, no probes).
+class SipMessageTest : public edge::testing::WorkerFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sb-edge-message-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto s = store::Store::open("sqlite:" + (dir_ / "t.db").string());
-    ASSERT_TRUE(s.has_value()) << s.error().reason;
-    db_ = std::move(*s);
-    es_ = std::make_unique<edge::EdgeStore>(*db_, pool_);
-    edge::EdgeOptions o;
-    o.auth_register = false;
-    o.auth_calls = false;
-    o.self.listeners.push_back(
-        {transport::Protocol::kUdp, *transport::Address::parse("192.0.2.1:5060")});
-    shared_ = std::make_unique<edge::EdgeShared>(o, *es_);
+    WorkerFixture::SetUp();
     edge::TrunkSpec t;
     t.name = "carrier";
     t.algorithm = "weighted";
@@ -46,21 +34,6 @@ class SipMessageTest : public ::testing::Test {
     auto r = edge::Routing::create({t}, {});
     ASSERT_TRUE(r) << r.error().reason;
     shared_->setRouting(std::move(*r));
-    worker_ = std::make_unique<edge::EdgeWorker>(
-        *shared_, sender_, timers_,
-        [this](std::function<void()> fn) { work_.post(std::move(fn)); });
-    transaction::LayerOptions lo;
-    lo.detect_merged = false;
-    layer_ = std::make_unique<transaction::TransactionLayer>(
-        sender_, timers_, transaction::TimerConfig{}, *worker_, lo);
-    worker_->attach(*layer_);
-  }
-  void TearDown() override {
-    layer_.reset();
-    worker_.reset();
-    pool_.stop();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void useHook() {
@@ -69,14 +42,6 @@ class SipMessageTest : public ::testing::Test {
           infos_.push_back(info);
           responders_.push_back(std::move(respond));
         });
-  }
-
-  transport::Flow flowFrom(const std::string& remote) {
-    transport::Flow f;
-    f.protocol = transport::Protocol::kUdp;
-    f.local = *transport::Address::parse("192.0.2.1:5060");
-    f.remote = *transport::Address::parse(remote);
-    return f;
   }
 
   void message(const std::string& source, const std::string& ruri, const std::string& body,
@@ -92,7 +57,7 @@ class SipMessageTest : public ::testing::Test {
     text += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     auto m = sip::Message::parse(text);
     ASSERT_TRUE(m.has_value()) << text;
-    layer_->receive(std::move(*m), flowFrom(source));
+    layer_->receive(std::move(*m), from(source));
   }
 
   // Responses sent to `remote`, parsed.
@@ -116,27 +81,16 @@ class SipMessageTest : public ::testing::Test {
     }
     return out;
   }
-  void answer(const sip::Message& request, const std::string& from, int status) {
+  void answer(const sip::Message& request, const std::string& source, int status) {
     sip::ResponseBuilder b(request, status);
     b.toTag("gw");
     auto m = sip::Message::parse(b.build());
     ASSERT_TRUE(m.has_value());
-    layer_->receive(std::move(*m), flowFrom(from));
+    layer_->receive(std::move(*m), from(source));
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> db_;
-  common::ThreadPool pool_{1, 64};
-  std::unique_ptr<edge::EdgeStore> es_;
-  std::unique_ptr<edge::EdgeShared> shared_;
-  edge::testing::RecordingSender sender_;
-  transaction::ManualTimers timers_;
-  edge::testing::PostedWork work_;
-  std::unique_ptr<edge::EdgeWorker> worker_;
-  std::unique_ptr<transaction::TransactionLayer> layer_;
   std::vector<edge::InboundMessageInfo> infos_;
   std::vector<std::function<void(int)>> responders_;
-  int n_ = 0;
 };
 
 const std::string kCarrier = "203.0.113.5:5060";
@@ -157,15 +111,15 @@ TEST_F(SipMessageTest, AMessageFromATrunkToANumberGoesToTheHookAndGetsItsAnswer)
   // The answer comes from another thread (the store's) and is posted to the worker.
   std::thread store_thread([respond = responders_[0]] { respond(202); });
   store_thread.join();
-  ASSERT_TRUE(work_.pump([&] { return !responsesTo(kCarrier).empty(); }));
+  ASSERT_TRUE(loop_.pump([&] { return !responsesTo(kCarrier).empty(); }));
   auto r = responsesTo(kCarrier);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].statusCode(), 202);
   // A second answer (or the deadline) changes nothing.
   responders_[0](500);
-  work_.drain();
+  loop_.drain();
   timers_.advance(shared_->options().message_hook_timeout);
-  work_.drain();
+  loop_.drain();
   EXPECT_EQ(responsesTo(kCarrier).size(), 1u);
 }
 
@@ -175,7 +129,7 @@ TEST_F(SipMessageTest, AFailedStoreGets500WithRetryAfter) {
   ASSERT_EQ(infos_.size(), 1u);
   EXPECT_EQ(infos_[0].to, "+4930123456");
   responders_[0](500);
-  work_.drain();
+  loop_.drain();
   auto r = responsesTo(kCarrier);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].statusCode(), 500);
@@ -186,16 +140,16 @@ TEST_F(SipMessageTest, AnUnansweredHookGets500AtTheDeadline) {
   useHook();
   message(kCarrier, "sip:4930123456@192.0.2.1", "hi");
   timers_.advance(shared_->options().message_hook_timeout - std::chrono::milliseconds(1));
-  work_.drain();
+  loop_.drain();
   EXPECT_TRUE(responsesTo(kCarrier).empty());
   timers_.advance(std::chrono::milliseconds(1));
-  work_.drain();
+  loop_.drain();
   auto r = responsesTo(kCarrier);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].statusCode(), 500);
   // The hook's late answer is ignored.
   responders_[0](202);
-  work_.drain();
+  loop_.drain();
   EXPECT_EQ(responsesTo(kCarrier).size(), 1u);
 }
 
@@ -286,7 +240,7 @@ TEST_F(SipMessageTest, SendMessageGoesToTheTrunkAndReportsTheFinalStatus) {
   Outcome o;
   worker_->sendMessage(outbound(), into(o));
   EXPECT_EQ(o.calls, 0);  // never inside the call
-  work_.drain();
+  loop_.drain();
   auto sent = requestsTo("192.0.2.10:5060");
   ASSERT_EQ(sent.size(), 1u);
   const sip::Message& m = sent[0];
@@ -310,7 +264,7 @@ TEST_F(SipMessageTest, SendMessageGoesToTheTrunkAndReportsTheFinalStatus) {
 TEST_F(SipMessageTest, A503FailsOverAndA404IsFinal) {
   Outcome o;
   worker_->sendMessage(outbound(), into(o));
-  work_.drain();
+  loop_.drain();
   answer(requestsTo("192.0.2.10:5060").at(0), "192.0.2.10:5060", 503);
   EXPECT_EQ(o.calls, 0);
   auto second = requestsTo("192.0.2.11:5060");
@@ -324,7 +278,7 @@ TEST_F(SipMessageTest, A503FailsOverAndA404IsFinal) {
   // A 404 from the first gateway is the far end's answer: no failover.
   Outcome o2;
   worker_->sendMessage(outbound(), into(o2));
-  work_.drain();
+  loop_.drain();
   auto first = requestsTo("192.0.2.10:5060");
   ASSERT_EQ(first.size(), 2u);
   answer(first[1], "192.0.2.10:5060", 404);
@@ -336,7 +290,7 @@ TEST_F(SipMessageTest, A503FailsOverAndA404IsFinal) {
 TEST_F(SipMessageTest, SilentGatewaysEndAsNoAnswer) {
   Outcome o;
   worker_->sendMessage(outbound(), into(o));
-  work_.drain();
+  loop_.drain();
   timers_.advance(shared_->options().gateway_timeout);
   ASSERT_EQ(requestsTo("192.0.2.11:5060").size(), 1u);
   timers_.advance(shared_->options().gateway_timeout);
@@ -351,13 +305,13 @@ TEST_F(SipMessageTest, SilentGatewaysEndAsNoAnswer) {
 TEST_F(SipMessageTest, AnUnknownTrunkNeverSendsAndAStoppedWorkerStillAnswers) {
   Outcome unknown;
   worker_->sendMessage(outbound("nope"), into(unknown));
-  work_.drain();
+  loop_.drain();
   ASSERT_EQ(unknown.calls, 1);
   EXPECT_EQ(unknown.result->status, -1);
 
   Outcome pending;
   worker_->sendMessage(outbound(), into(pending));
-  work_.drain();
+  loop_.drain();
   ASSERT_EQ(requestsTo("192.0.2.10:5060").size(), 1u);
   layer_.reset();
   worker_.reset();

@@ -28,7 +28,9 @@ sipp_run reg_bob -sf "$SIPP_DIR/register.xml" -m 1 -au bob -ap bobpw -key user b
 sipp_run call -sf "$SIPP_DIR/uac_call.xml" -m 1 -s alice -au alice -ap alicepw -key callee bob \
   -key domain example.com "$SRV_UDP" || fail "the call alice -> bob did not complete"
 wait "$LAST_BG" || fail "bob's SIPp did not see the whole call"
-grep -q "^Record-Route: <sip:${SRV_UDP};lr>" "$WORK/uas.msg" || fail "no Record-Route at the callee"
+# Our Record-Route carries the dialog's token: only this dialog's requests may route through it.
+grep -Eq "^Record-Route: <sip:${SRV_UDP};lr;sbd=[0-9a-f]{16}>" "$WORK/uas.msg" \
+  || fail "no Record-Route (with its dialog token) at the callee"
 grep -q "^SIP/2.0 180 Ringing" "$WORK/call.msg" || fail "the caller did not hear 180"
 echo "ok: authenticated call alice -> bob (INVITE/180/200/ACK/BYE/200)"
 
@@ -142,7 +144,7 @@ out=$($SIPTOOL call --server "tcp:$SRV_TCP" --user alice --password alicepw --do
   --callee tina) || fail "siptool call over TCP: $out"
 check_call "$out" TCP
 wait "$pid_tcp" || fail "the TCP callee did not see the whole call"
-grep -q "^Record-Route: <sip:${SRV_TCP};transport=tcp;lr>" "$WORK/tcp_callee.msg" \
+grep -Eq "^Record-Route: <sip:${SRV_TCP};transport=tcp;lr;sbd=[0-9a-f]{16}>" "$WORK/tcp_callee.msg" \
   || fail "no TCP Record-Route at the TCP callee"
 echo "ok: call over TCP, caller and callee (INVITE/407/180/200/ACK/BYE/200)"
 

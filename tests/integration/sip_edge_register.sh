@@ -14,9 +14,11 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" > /dev/null 2>&1 || fail "openssl req"
 
 admin r sip-user add --domain example.com --user alice --password alicepw
+admin r sip-user add --domain secure.example.com --user alice --password alicepw
 start_server r --set sip.listen=udp:127.0.0.1:0,tcp:127.0.0.1:0,tls:127.0.0.1:0,ws:127.0.0.1:0,wss:127.0.0.1:0 \
   --set sip.tls.certificate="$WORK/cert.pem" --set sip.tls.key="$WORK/key.pem" \
-  --set sip.auth.nonce_lifetime=10 --set sip.domains=example.com
+  --set sip.auth.nonce_lifetime=10 --set sip.domains=example.com,secure.example.com \
+  --set sip.auth.sha256_domains=secure.example.com
 
 reg() { $SIPTOOL register --user alice --domain example.com "$@"; }
 status_of() { json_get "$1" "['steps'][$2]['status']"; }
@@ -35,9 +37,17 @@ out=$(reg --server "udp:$SRV_UDP" --password alicepw --replay)
 [ "$(status_of "$out" 1)" = 200 ] && [ "$(status_of "$out" 2)" = 401 ] || fail "replay not refused: $out"
 echo "ok: replayed nonce-count -> 401"
 
+# By default one MD5 challenge (what common phones take); SHA-256 where configured.
 out=$(reg --server "udp:$SRV_UDP" --password alicepw --algorithm SHA-256)
-[ "$(status_of "$out" 1)" = 200 ] || fail "SHA-256 not accepted: $out"
-echo "ok: digest SHA-256"
+[ "$(json_get "$out" "['error']")" = "no challenge for SHA-256" ] \
+  || fail "example.com offered SHA-256 without sip.auth.sha256_domains: $out"
+out=$($SIPTOOL register --user alice --domain secure.example.com --server "udp:$SRV_UDP" \
+  --password alicepw --algorithm SHA-256)
+[ "$(status_of "$out" 1)" = 200 ] || fail "SHA-256 not accepted in secure.example.com: $out"
+out=$($SIPTOOL register --user alice --domain secure.example.com --server "udp:$SRV_UDP" \
+  --password alicepw)
+[ "$(status_of "$out" 1)" = 200 ] || fail "MD5 not accepted next to SHA-256: $out"
+echo "ok: digest SHA-256 in a sha256 domain, MD5 alone elsewhere"
 
 for t in tcp tls ws wss; do
   var="SRV_${t^^}"

@@ -125,8 +125,18 @@ TEST(Other, MediaTypeTokensAndDate) {
   EXPECT_EQ(t[2], "path");
   sip::TokenList bad;
   EXPECT_FALSE(sip::parseTokenList("a,,b", bad).has_value());
+  // RFC 3261 §25.1: Supported and Allow may be empty lists; Require may not.
+  sip::TokenList none;
+  EXPECT_TRUE(sip::parseTokenList("", none, /*may_be_empty=*/true).has_value());
+  EXPECT_TRUE(sip::parseTokenList(" \t", none, /*may_be_empty=*/true).has_value());
+  EXPECT_TRUE(none.empty());
+  EXPECT_FALSE(sip::parseTokenList("", none).has_value());
+  EXPECT_FALSE(sip::parseTokenList(",", none, /*may_be_empty=*/true).has_value());
 
   EXPECT_TRUE(sip::checkSipDate("Sat, 13 Nov 2010 23:29:00 GMT").has_value());
+  EXPECT_EQ(sip::formatSipDate(1289690940), "Sat, 13 Nov 2010 23:29:00 GMT");
+  EXPECT_EQ(sip::formatSipDate(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+  EXPECT_TRUE(sip::checkSipDate(sip::formatSipDate(1798761600)).has_value());
   EXPECT_FALSE(sip::checkSipDate("Fri, 01 Jan 2010 16:00:00 EST").has_value());
   EXPECT_FALSE(sip::checkSipDate("yesterday").has_value());
 }

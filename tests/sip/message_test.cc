@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "common/address_set.h"
 #include "sip/message.h"
 #include "sip/response.h"
 #include "sip/validate.h"
@@ -181,6 +182,54 @@ TEST(Message, ResponseFromRequest) {
   EXPECT_EQ(challenge.reasonPhrase(), "Proxy Authentication Required");
   EXPECT_EQ(challenge.body(), "auth");
   EXPECT_NE(challenge.findHeader(sip::HeaderId::kProxyAuthenticate), nullptr);
+}
+
+// RFC 3581 §4: a server fills in rport and adds received whenever it does, also when the
+// source address is the sent-by host; only the topmost Via value changes.
+TEST(Message, ResponsesStampTheTopViaWithReceivedAndRport) {
+  std::string text = std::string(kInvite);
+  text.replace(text.find("Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds;rport"),
+               72,
+               "Via: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bK776asdhds;rport, SIP/2.0/UDP "
+               "198.51.100.1;branch=z9hG4bKup");
+  auto req = mustParse(text);
+  const auto ip = *common::ipLiteral("192.0.2.4");
+  auto r = mustParse(sip::ResponseBuilder(req, 401).receivedFrom(ip, 5060).build());
+  ASSERT_EQ(r.vias()->size(), 2u);
+  EXPECT_EQ((*r.vias())[0].rport().value_or(0), 5060);
+  EXPECT_EQ((*r.vias())[0].received().value_or(""), "192.0.2.4");
+  EXPECT_EQ((*r.vias())[0].branch().value_or(""), "z9hG4bK776asdhds");
+  EXPECT_EQ((*r.vias())[1].host, "198.51.100.1");
+  EXPECT_FALSE((*r.vias())[1].received().has_value());
+  // Without rport, received only when the address differs from sent-by.
+  auto plain = mustParse(kInvite);
+  EXPECT_FALSE(sip::receivedVia(plain.vias()->front(), ip, 5060)->empty());  // a name: received
+  std::string same = text;
+  same.replace(same.find(";rport,"), 6, "");
+  auto no_rport = mustParse(same);
+  EXPECT_FALSE(sip::receivedVia(no_rport.vias()->front(), ip, 5060).has_value());
+  auto other = sip::receivedVia(no_rport.vias()->front(), *common::ipLiteral("203.0.113.7"), 4000);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(*other, "SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bK776asdhds;received=203.0.113.7");
+}
+
+// RFC 3261 §25.1: Supported and Allow may be empty (baresip sends "Supported:"); Require,
+// Proxy-Require and Unsupported name at least one option tag.
+TEST(Message, EmptySupportedAndAllowAreEmptyLists) {
+  std::string text = std::string(kInvite);
+  text.insert(text.find("Content-Type"), "Supported:\r\nAllow: \r\n");
+  auto m = mustParse(text);
+  EXPECT_TRUE(sip::validate(m).has_value());
+  ASSERT_TRUE(m.tokens(sip::HeaderId::kSupported).has_value());
+  EXPECT_TRUE(m.tokens(sip::HeaderId::kSupported)->empty());
+  for (std::string_view name : {"Require", "Proxy-Require", "Unsupported"}) {
+    std::string bad = std::string(kInvite);
+    bad.insert(bad.find("Content-Type"), std::string(name) + ":\r\n");
+    auto b = mustParse(bad);
+    auto v = sip::validate(b);
+    ASSERT_FALSE(v.has_value()) << name;
+    EXPECT_EQ(v.error().status, 400) << name;
+  }
 }
 
 // The bad inputs the foundation issue names, each with its RFC answer.

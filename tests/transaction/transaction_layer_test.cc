@@ -261,7 +261,8 @@ TEST_F(LayerTest, InviteServerSends100AtOnceAndResendsLastProvisional) {
   std::size_t sent_before_tu = 99;
   tu.on_request = [&](ServerId, const sip::Message&) { sent_before_tu = sender.sent.size(); };
   deliver(Req().text());
-  EXPECT_EQ(sent_before_tu, 1u);  // 100 went out before the TU saw the INVITE
+  // The 100 goes out as soon as the TU has seen the INVITE without answering it.
+  EXPECT_EQ(sent_before_tu, 0u);
   ASSERT_EQ(sender.sent.size(), 1u);
   sip::Message trying = parse(sender.sent[0].bytes);
   EXPECT_EQ(trying.statusCode(), 100);
@@ -303,17 +304,40 @@ TEST_F(LayerTest, InviteServerFinalRetransmitsWithTimerGAndTimerHTimesOut) {
   opts.send_trying = false;
   make(opts);
   deliver(Req().text());
+  ASSERT_TRUE(layer->respond(lastServer(), 180));
   ASSERT_TRUE(layer->respond(lastServer(), 486));
   timers.advance(milliseconds(40'000));
   // G: T1, then doubling up to T2, until H (64*T1 = 32 s).
   EXPECT_EQ(sender.times(),
-            ms({0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500}));
-  for (const Sent& s : sender.sent) EXPECT_EQ(s.status(), 486);
+            ms({0, 0, 500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500}));
+  EXPECT_EQ(sender.sent[0].status(), 180);
+  for (size_t i = 1; i < sender.sent.size(); ++i) EXPECT_EQ(sender.sent[i].status(), 486);
   EXPECT_EQ(layer->counters().retransmissions, 10u);
   ASSERT_EQ(tu.ack_timeouts.size(), 1u);
   EXPECT_EQ(tu.ack_timeouts[0], tu.requests[0]);
   EXPECT_EQ(layer->counters().timeouts, 1u);
   EXPECT_EQ(layer->size(), 0u);
+}
+
+// An INVITE refused before any provisional response (a challenge, a 403): the client is still
+// in Calling and retransmits, so the answer is sent once per INVITE received, never by timer
+// G -- a forged source gets one answer per request, not eleven.
+TEST_F(LayerTest, FinalWithoutProvisionalIsAnsweredPerRetransmissionOnly) {
+  tu.on_request = [this](ServerId id, const sip::Message&) { (void)layer->respond(id, 407); };
+  deliver(Req().text());
+  ASSERT_EQ(sender.sent.size(), 1u);  // no 100 Trying before it
+  EXPECT_EQ(sender.sent[0].status(), 407);
+  timers.advance(milliseconds(10'000));
+  EXPECT_EQ(sender.sent.size(), 1u);
+  deliver(Req().text());  // the client's timer A: the same 407 again
+  ASSERT_EQ(sender.sent.size(), 2u);
+  EXPECT_EQ(sender.sent[1].bytes, sender.sent[0].bytes);
+  EXPECT_EQ(tu.requests.size(), 1u);
+  deliver(Req().m("ACK").text());
+  timers.advance(milliseconds(40'000));
+  EXPECT_EQ(sender.sent.size(), 2u);
+  EXPECT_EQ(layer->size(), 0u);
+  EXPECT_TRUE(tu.ack_timeouts.empty());
 }
 
 TEST_F(LayerTest, InviteServerAckConfirmsAndTimerIEnds) {

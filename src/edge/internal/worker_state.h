@@ -20,6 +20,25 @@ namespace edge::internal {
 // Option tags a proxy may be asked to understand (Proxy-Require).
 inline const std::vector<std::string_view> kProxySupported = {"path", "outbound"};
 
+// RFC 3263 §4.1 for a URI whose host is an IP literal: its transport= parameter, else TLS
+// for sips:, else UDP -- never the transport of the leg a request happened to arrive on.
+inline transport::Protocol protocolForUri(const sip::Uri& uri) {
+  const bool secure = uri.scheme() == sip::UriScheme::kSips;
+  if (auto t = uri.transport()) {
+    if (auto p = transport::protocolFromName(*t)) {
+      if (!secure) return *p;
+      return *p == transport::Protocol::kWs || *p == transport::Protocol::kWss
+                 ? transport::Protocol::kWss
+                 : transport::Protocol::kTls;
+    }
+  }
+  return secure ? transport::Protocol::kTls : transport::Protocol::kUdp;
+}
+
+inline uint16_t defaultPort(transport::Protocol p) {
+  return p == transport::Protocol::kTls ? 5061 : 5060;
+}
+
 // The response to forward upstream: the branch's response without our Via.
 inline std::optional<std::string> withoutTopVia(const sip::Message& response) {
   auto copy = sip::Message::parse(response.raw());

@@ -6,8 +6,9 @@ digest authentication would answer:
   - responses (scalarlg, bigcode, bcast...): no answer at all (never answer a response);
   - valid-syntax rows with a required status: 416 (unkscm, novelsc), 420 (bext01),
     483 (zeromf), 401 (regaut01: the unknown scheme is ignored and a challenge sent);
-  - mpart01 carries a Route to 127.0.0.1:5080, which is not this server: the proxy must
-    forward it there (this script listens on that port to see it arrive);
+  - mpart01 carries a Route to 127.0.0.1:5080, which is not this server, and comes from
+    nobody the proxy knows: a preloaded route is refused (403), never followed (this script
+    listens on that port to see that nothing arrives there);
   - other valid requests: an answer that is not a parse error (not 400/505/513).
 The top Via's sent-by is pointed at this script's socket (with rport) so the answer comes
 back here; every other byte is the corpus's. Prints one line per file; exits 1 on any
@@ -64,15 +65,24 @@ def main():
                 print("%-11s skipped: 127.0.0.1:5080 is in use" % key)
                 continue
             s.sendto(data, (host, int(port)))
-            nexthop.settimeout(2.0)
+            s.settimeout(2.0)
+            got = None
             try:
-                fwd, _ = nexthop.recvfrom(65535)
-                ok = fwd.startswith(b"MESSAGE ") and b"Identity:" in fwd
+                while got is None or got < 200:
+                    reply, _ = s.recvfrom(65535)
+                    got = int(reply.split(b" ", 2)[1])
             except socket.timeout:
-                ok = False
+                pass
+            nexthop.settimeout(0.5)
+            try:
+                nexthop.recvfrom(65535)
+                relayed = True
+            except socket.timeout:
+                relayed = False
             nexthop.close()
-            print("%-11s expected forward  got %-5s %s" % (key, "fwd" if ok else None,
-                                                          "ok" if ok else "MISMATCH"))
+            ok = got == 403 and not relayed
+            print("%-11s expected 403     got %-5s %s%s" % (key, got, "ok" if ok else "MISMATCH",
+                                                         " (relayed!)" if relayed else ""))
             bad += 0 if ok else 1
             continue
         s.sendto(data, (host, int(port)))
