@@ -5,6 +5,8 @@ transaction (utime+stime of every process and thread of the server, from /proc, 
 the calls SIPp completed) and the failure rate; medians of --runs runs.
 
   python3 bench/edge/run.py --build build --tests register,digest,call --rates 1000,2000 --runs 3
+  python3 bench/edge/run.py --build build --baseline build-base \
+      --servers kamailio,switchboard,switchboard-base     # a change against the commit before it
 
 Each load is bounded by a call count and SIPp's own timeout; every process started here is
 stopped by its pid at the end (also on errors)."""
@@ -146,10 +148,10 @@ class Switchboard:
     """persist=False runs the registrar in memory only (sip.registrar.persist=off), the
     equivalent of the Kamailio config's usrloc db_mode 0; True is the product default."""
 
-    def __init__(self, build, persist=True):
+    def __init__(self, build, persist=True, name=None):
         self.binary = os.path.join(ROOT, build, "switchboard")
         self.persist = persist
-        self.name = "switchboard" if persist else "switchboard-mem"
+        self.name = name or ("switchboard" if persist else "switchboard-mem")
 
     def start(self, test, port, work):
         common = ["--set", f"data_dir={work}", "--set", "log.level=warn"]
@@ -243,15 +245,26 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--servers", default="kamailio,switchboard,switchboard-mem")
+    # Another build (e.g. the commit before a change) as server "switchboard-base", with the
+    # product defaults as "switchboard": add it to --servers to compare the two in one run.
+    ap.add_argument("--baseline", default="")
     args = ap.parse_args()
     servers = {"kamailio": Kamailio(), "switchboard": Switchboard(args.build),
                "switchboard-mem": Switchboard(args.build, persist=False)}
+    if args.baseline:
+        servers["switchboard-base"] = Switchboard(args.baseline, name="switchboard-base")
+    names = args.servers.split(",")
     results = []
     for test in args.tests.split(","):
         for rate in [int(r) for r in args.rates.split(",")]:
             count = int(rate * args.seconds)
-            for name in args.servers.split(","):
-                runs = [run_once(servers[name], test, rate, count) for _ in range(args.runs)]
+            # Interleaved (A B C A B C ...), so drift in the machine's load hits every server.
+            all_runs = {name: [] for name in names}
+            for _ in range(args.runs):
+                for name in names:
+                    all_runs[name].append(run_once(servers[name], test, rate, count))
+            for name in names:
+                runs = all_runs[name]
                 per = [r["us_per_call"] for r in runs if r["us_per_call"]]
                 row = {"test": test, "rate": rate, "server": name, "count": count,
                        "median_us_per_call": statistics.median(per) if per else None,
