@@ -13,6 +13,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "messaging/rate_limit.h"
 #include "messaging/sms_text.h"
 #include "store/phone_numbers.h"
 
@@ -127,8 +128,7 @@ struct Service::Impl {
 
   struct AccountState {
     std::deque<Queued> queue;
-    double tokens = 1;
-    Clock::time_point refilled{};
+    RateLimit limit;
     bool in_ring = false;
     store::AccountMessagingSettings settings;
     Clock::time_point settings_at{};
@@ -297,7 +297,6 @@ struct Service::Impl {
       return;
     }
     st.settings = std::move(*s);
-    if (!st.settings_loaded) st.refilled = t;
     st.settings_loaded = true;
   }
 
@@ -341,14 +340,8 @@ struct Service::Impl {
           continue;
         }
         refreshSettings(account, st, t);
-        const double rate = double(std::max<int64_t>(1, st.settings.sms_per_second));
-        const double burst = std::max(1.0, rate / 10);
-        st.tokens = std::min(
-            burst, st.tokens + std::chrono::duration<double>(t - st.refilled).count() * rate);
-        st.refilled = t;
-        if (st.tokens < 1) {
-          auto wait = std::chrono::duration<double>((1 - st.tokens) / rate);
-          next = std::min(next, t + std::chrono::duration_cast<Clock::duration>(wait));
+        if (!st.limit.allows(st.settings.sms_per_second, t)) {
+          next = std::min(next, t + st.limit.wait(st.settings.sms_per_second));
           ring.push_back(std::move(account));
           continue;
         }
@@ -367,7 +360,7 @@ struct Service::Impl {
           continue;
         }
         --room[c];
-        st.tokens -= 1;
+        st.limit.take();
         batch.emplace_back(std::move(st.queue.front()), c);
         st.queue.pop_front();
         --queued_count;

@@ -442,6 +442,21 @@ TEST_F(ServiceTest, RateLimitSpacesOneAccountsMessages) {
   EXPECT_GE(t.back() - t.front(), 350ms);
 }
 
+TEST_F(ServiceTest, OnePerSecondNeverHandsOverAPair) {
+  // Back-to-back sends at 1 MPS: the second goes a second after the first (less only by how
+  // late the first was recorded). A limiter that lets a pair through hands both over within
+  // the same turn of the worker, microseconds apart, so half a second cannot admit a pair.
+  setRate(kAccount, 1);
+  start();
+  ASSERT_EQ(error(send(kHandset, "first")).code, 0);
+  ASSERT_EQ(error(send(kHandset, "second")).code, 0);
+  ASSERT_TRUE(carrier_->waitFor(2));
+  auto t = carrier_->times();
+  EXPECT_GE(t[1] - t[0], 500ms);
+  EXPECT_EQ(carrier_->got()[0].body, "first");
+  EXPECT_EQ(carrier_->got()[1].body, "second");
+}
+
 TEST_F(ServiceTest, AccountsTakeTurns) {
   setRate(kAccount, 1000);
   setRate(kOther, 1000);
