@@ -199,6 +199,77 @@ TEST(RtpAnalysis, OneEventPerRfc4733DigitHoweverManyEndPackets) {
   EXPECT_EQ(s.max_jitter_ms, 0);  // tshark computes no jitter without a clock rate
 }
 
+// Sends one key press as RFC 4733 §2.5 does: a start packet with the marker, updates every
+// 20 ms and the end packet three times (new sequence numbers), all with the press's
+// timestamp; `ticks` is the final duration. Returns the time of the start packet.
+int64_t press(Feed& f, const Endpoint& src, const Endpoint& dst, int pt, int64_t& t, uint16_t& seq,
+              uint32_t ts, int id, uint16_t ticks) {
+  const int64_t start = t;
+  for (int i = 1; i <= 4; ++i) {
+    f.send(src, dst, t,
+           rtp(pt, seq++, ts, 0x0e05384e, event(id, false, uint16_t(ticks * i / 5)), i == 1));
+    t += 20 * kMs;
+  }
+  for (int i = 0; i < 3; ++i) {
+    f.send(src, dst, t, rtp(pt, seq++, ts, 0x0e05384e, event(id, true, ticks)));
+    t += 20 * kMs;
+  }
+  return start;
+}
+
+TEST(RtpAnalysis, TheSameDigitPressedTwiceIsTwoEvents) {
+  for (std::string digits : {"11", "1#1", "999"}) {
+    SCOPED_TRACE(digits);
+    RtpAnalyzer a;
+    Feed f(a);
+    const Endpoint src = ep(3, 49176), dst = ep(1, 10000);  // no SDP: PT 101 at 8 kHz
+    int64_t t = kT0;
+    uint16_t seq = 100;
+    uint32_t ts = 16000;
+    std::vector<int64_t> starts;
+    for (char d : digits) {
+      starts.push_back(press(f, src, dst, 101, t, seq, ts, d == '#' ? 11 : d - '0', 960));
+      ts += 2400;  // 300 ms later
+      t += 160 * kMs;
+    }
+    Report r;
+    a.finish(r);
+    ASSERT_EQ(r.dtmf.size(), digits.size());
+    for (size_t i = 0; i < digits.size(); ++i) {
+      EXPECT_EQ(r.dtmf[i].digit, digits[i]) << i;
+      EXPECT_EQ(r.dtmf[i].time_ns, starts[i]) << i;
+      EXPECT_DOUBLE_EQ(r.dtmf[i].duration_ms, 120.0) << i;
+    }
+  }
+}
+
+TEST(RtpAnalysis, EventDurationsAreInTheRtpmapClock) {
+  // Wideband and Opus calls send telephone-event at 16 or 48 kHz (RFC 4733 §2.3: the
+  // event's clock is its rtpmap's); 120 ms is 1920 or 5760 ticks there.
+  for (uint32_t clock : {8000u, 16000u, 48000u}) {
+    SCOPED_TRACE(clock);
+    RtpAnalyzer a;
+    Feed f(a);
+    const Endpoint src = ep(1, 5000), dst = ep(2, 4000);
+    a.bindMedia(dst, {.call_id = "w",
+                      .encodings = {{9, "G722"}, {111, "opus"}, {101, "telephone-event"}},
+                      .clock_rates = {{9, 8000}, {111, 48000}, {101, clock}}});
+    int64_t t = kT0;
+    uint16_t seq = 1;
+    const uint16_t ticks = uint16_t(clock * 120 / 1000);
+    press(f, src, dst, 101, t, seq, 4000, 7, ticks);
+    t += 100 * kMs;
+    press(f, src, dst, 101, t, seq, 4000 + clock, 7, uint16_t(ticks / 2));
+    Report r;
+    a.finish(r);
+    ASSERT_EQ(r.dtmf.size(), 2u);
+    EXPECT_EQ(r.dtmf[0].digit, '7');
+    EXPECT_EQ(r.dtmf[0].call_id, "w");
+    EXPECT_DOUBLE_EQ(r.dtmf[0].duration_ms, 120.0);
+    EXPECT_DOUBLE_EQ(r.dtmf[1].duration_ms, 60.0);
+  }
+}
+
 TEST(RtpAnalysis, EventsThatAreNotDigitsAreCountedNotReported) {
   for (bool report_them : {false, true}) {
     RtpAnalyzer a({.report_other_events = report_them});
