@@ -13,15 +13,28 @@ common::Status check(const common::Result<T>& r, bool required) {
   return r.error();
 }
 
+}  // namespace
+
 // Via, From, To, Call-ID and CSeq: present (once, but for Via) and well-formed in every
 // request and response (§8.1.1).
 common::Status checkMandatory(const Message& msg) {
-  if (auto s = check(msg.vias(), true); !s) return s;
+  if (auto s = check(msg.vias(), true); !s) {
+    // Without a Via there is nowhere to send an answer (§18.2.2): dropped.
+    if (msg.headerCount(HeaderId::kVia) == 0) {
+      common::Error e = s.error();
+      e.status = 0;
+      return e;
+    }
+    return s;
+  }
+  if (msg.vias()->empty()) return makeError(ErrorCode::kInvalidArgument, "empty Via", 0);
   if (auto s = check(msg.from(), true); !s) return s;
   if (auto s = check(msg.to(), true); !s) return s;
   if (auto s = check(msg.callId(), true); !s) return s;
   return check(msg.cseq(), true);
 }
+
+namespace {
 
 common::Status checkRequest(const Message& msg) {
   // Max-Forwards is not required of RFC 2543 clients (RFC 4475 inv2543), but must be sane

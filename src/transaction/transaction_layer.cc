@@ -6,6 +6,7 @@
 
 #include "common/strings.h"
 #include "sip/response.h"
+#include "sip/validate.h"
 
 namespace transaction {
 
@@ -146,8 +147,12 @@ std::string requestLike(const sip::Message& invite, std::string_view method,
   return out;
 }
 
+// The transport hands on only messages that passed sip::validate(); this is the same
+// mandatory-header check (sip::checkMandatory, one definition) for messages that reach the
+// layer another way (built locally, or fed by a test), so everything below may dereference
+// Via, From, To, Call-ID and CSeq.
 bool hasTransactionHeaders(const sip::Message& m) {
-  return m.vias() && !m.vias()->empty() && m.cseq() && m.callId() && m.from() && m.to();
+  return sip::checkMandatory(m).has_value();
 }
 
 }  // namespace

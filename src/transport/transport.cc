@@ -74,11 +74,13 @@ Status ioError(std::string reason) {
 
 // A response to a request the parser refused (RFC 3261 §8.2.6 as far as the bytes allow):
 // the Via, From, To, Call-ID and CSeq lines are copied as written, so the client can still
-// match the answer to its transaction.
+// match the answer to its transaction. Empty (the request is dropped) without a Via line:
+// such an answer could not travel back (§18.2.2), as sip::validate says for parsed ones.
 std::string rawErrorResponse(std::string_view bytes, int status) {
   std::string out = "SIP/2.0 " + std::to_string(status) + " ";
   out += sip::defaultReasonPhrase(status);
   out += "\r\n";
+  bool via = false;
   size_t pos = bytes.find('\n');
   while (pos != std::string_view::npos && pos + 1 < bytes.size()) {
     size_t begin = pos + 1;
@@ -94,10 +96,12 @@ std::string rawErrorResponse(std::string_view bytes, int status) {
           id == sip::HeaderId::kCallId || id == sip::HeaderId::kCSeq) {
         out.append(line);
         out += "\r\n";
+        via = via || id == sip::HeaderId::kVia;
       }
     }
     pos = end;
   }
+  if (!via) return {};
   out += "Content-Length: 0\r\n\r\n";
   return out;
 }
@@ -658,6 +662,8 @@ Outcome Transport::Core::deliver(std::string_view bytes, bool datagram, const Fl
            "transport: invalid message from " + flow.toString() + ": " + valid.error().reason);
   } else {
     counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+    // validate() guarantees Call-ID (and Via, From, To, CSeq; see sip/validate.h): this and
+    // every layer above dereference them without checking again.
     size_t shard = workers.shardOf(*msg->callId());
     asio::post(workers.loop(shard),
                [core = shared_from_this(), in = Inbound{std::move(*msg), flow}]() mutable {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "sip/response.h"
+#include "sip/validate.h"
 #include "worker_fixture.h"
 
 namespace {
@@ -149,6 +150,88 @@ TEST_F(TrunkTest, A486IsTheCalleesAnswerAndIsNeverFailedOver) {
   EXPECT_EQ(shared_->counters().trunk_failovers.load(), 0u);
   EXPECT_TRUE(trunk().gateways[0]->up);
   EXPECT_EQ(worker_->activeProxies(), 0u);
+}
+
+// What a gateway's final answer does to the call and to the gateway (README "Trunks"): the
+// dispatcher fails over on 408 and 503 (and a transport error or a silent gateway, tested
+// above) and takes a probed gateway out; any other answer is the callee's or the network's
+// verdict on this call — a 486 busy, a 500, a 6xx declined everywhere — relayed to the
+// caller with the gateway left up and no other gateway tried.
+struct GatewayAnswer {
+  int status;
+  bool fails_over;
+};
+void PrintTo(const GatewayAnswer& a, std::ostream* os) {
+  *os << a.status << (a.fails_over ? " (fails over)" : " (no failover)");
+}
+
+class TrunkAnswerTest : public TrunkTest, public ::testing::WithParamInterface<GatewayAnswer> {};
+
+TEST_P(TrunkAnswerTest, FailsOverOnlyWhereTheDispatcherSays) {
+  const GatewayAnswer& a = GetParam();
+  useTrunk(30);  // probed: a failed-over gateway is taken out
+  invite("+4930123");
+  auto first = sentTo("192.0.2.10:5060", "INVITE");
+  ASSERT_EQ(first.size(), 1u);
+  answer(first[0], "192.0.2.10:5060", a.status);
+  auto second = sentTo("192.0.2.11:5060", "INVITE");
+  if (a.fails_over) {
+    ASSERT_EQ(second.size(), 1u) << a.status << " did not fail over";
+    EXPECT_EQ(second[0].requestUriText(), "sip:+4930123@192.0.2.11:5060");
+    EXPECT_EQ(shared_->counters().trunk_failovers.load(), 1u);
+    EXPECT_FALSE(trunk().gateways[0]->up) << a.status << " left the gateway up";
+    EXPECT_EQ(trunk().gateways[0]->failures.load(), 1u);
+    answer(second[0], "192.0.2.11:5060", 200);
+    ASSERT_FALSE(upstream().empty());
+    EXPECT_EQ(upstream().back(), 200);
+  } else {
+    EXPECT_TRUE(second.empty()) << a.status << " failed over";
+    EXPECT_EQ(shared_->counters().trunk_failovers.load(), 0u);
+    EXPECT_TRUE(trunk().gateways[0]->up) << a.status << " marked a healthy gateway down";
+    EXPECT_EQ(trunk().gateways[0]->failures.load(), 0u);
+    ASSERT_FALSE(upstream().empty());
+    EXPECT_EQ(upstream().back(), a.status);  // relayed as the gateway said it
+  }
+  EXPECT_TRUE(trunk().gateways[1]->up);
+  EXPECT_EQ(worker_->activeProxies(), 0u);
+  EXPECT_EQ(shared_->counters().trunk_calls.load(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Statuses, TrunkAnswerTest,
+                         ::testing::Values(GatewayAnswer{486, false}, GatewayAnswer{600, false},
+                                           GatewayAnswer{603, false}, GatewayAnswer{500, false},
+                                           GatewayAnswer{408, true}, GatewayAnswer{503, true}),
+                         [](const auto& p) { return std::to_string(p.param.status); });
+
+// Max-Forwards is checked only when present (RFC 2543 clients do not send it, see
+// sip/validate.h); a request without it is forwarded with 70 (§16.6 step 3), one with it
+// one less.
+TEST_F(TrunkTest, AnInviteWithoutMaxForwardsIsForwardedWith70) {
+  useTrunk(0);
+  std::string text =
+      "INVITE sip:+4930123@example.com SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKmf1\r\n"
+      "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:+4930123@example.com>\r\n"
+      "Call-ID: mf-1@10.0.0.5\r\nCSeq: 1 INVITE\r\n"
+      "Contact: <sip:alice@10.0.0.5>\r\nContent-Length: 0\r\n\r\n";
+  auto m = sip::Message::parse(text);
+  ASSERT_TRUE(m.has_value());
+  ASSERT_TRUE(sip::validate(*m).has_value());
+  layer_->receive(std::move(*m), from("10.0.0.5:5060"));
+  auto out = sentTo("192.0.2.10:5060", "INVITE");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].headerCount(sip::HeaderId::kMaxForwards), 1u);
+  EXPECT_EQ(out[0].maxForwards().value_or(0), 70u);
+
+  text.replace(text.find("branch=z9hG4bKmf1"), 17, "branch=z9hG4bKmf2");
+  text.replace(text.find("Call-ID: mf-1"), 13, "Call-ID: mf-2");
+  text.insert(text.find("Contact:"), "Max-Forwards: 10\r\n");
+  auto ten = sip::Message::parse(text);
+  ASSERT_TRUE(ten.has_value());
+  layer_->receive(std::move(*ten), from("10.0.0.5:5060"));
+  out = sentTo("192.0.2.10:5060", "INVITE");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].maxForwards().value_or(0), 9u);
 }
 
 TEST_F(TrunkTest, ASilentGatewayIsFailedOverAfterTheGatewayTimeout) {

@@ -81,4 +81,55 @@ TEST(StreamFramer, RefusesOversizeAndDuplicateLength) {
   EXPECT_EQ(big.error().status, 513);
 }
 
+// RFC 3261 §18.3 on a stream: Content-Length alone says where a message ends. One octet
+// short leaves that octet for the next message; exact ends at the last octet; one octet more
+// waits for it, and never hands on a message reaching past the bytes received.
+TEST(StreamFramer, ContentLengthBoundary) {
+  const std::string head = std::string(kOptions.substr(0, kOptions.find("Content-Length")));
+  const std::string_view body = "hello";
+  auto message = [&](size_t length) {
+    return head + "Content-Length: " + std::to_string(length) + "\r\n\r\n" + std::string(body);
+  };
+
+  sip::StreamFramer shorter;
+  shorter.append(message(body.size() - 1));
+  auto a = shorter.next();
+  ASSERT_TRUE(a.has_value()) << a.error().reason;
+  EXPECT_EQ(a->kind, sip::FrameKind::kMessage);
+  EXPECT_EQ(a->bytes, message(body.size() - 1).substr(0, message(body.size() - 1).size() - 1));
+  auto rest = shorter.next();  // "o" alone: the start of whatever comes next
+  ASSERT_FALSE(rest.has_value());
+  EXPECT_EQ(rest.error().code, common::ErrorCode::kIncomplete);
+  EXPECT_EQ(shorter.buffered(), 1u);
+
+  sip::StreamFramer exact;
+  exact.append(message(body.size()));
+  auto b = exact.next();
+  ASSERT_TRUE(b.has_value()) << b.error().reason;
+  EXPECT_EQ(b->bytes, message(body.size()));
+  auto none = exact.next();
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code, common::ErrorCode::kIncomplete);
+  EXPECT_EQ(exact.buffered(), 0u);
+
+  sip::StreamFramer longer;
+  const std::string text = message(body.size() + 1);
+  longer.append(text);
+  auto c = longer.next();
+  ASSERT_FALSE(c.has_value()) << "a message one octet past the bytes received was framed";
+  EXPECT_EQ(c.error().code, common::ErrorCode::kIncomplete);
+  EXPECT_EQ(longer.buffered(), text.size());
+  // The missing octet arrives: now the whole message, that octet included.
+  longer.append("!");
+  auto d = longer.next();
+  ASSERT_TRUE(d.has_value()) << d.error().reason;
+  EXPECT_EQ(d->bytes, text + "!");
+  // What the transport then does with the frame: parsed as a stream message, exact body.
+  sip::ParseOptions stream;
+  stream.datagram = false;
+  auto m = sip::Message::parse(d->bytes, stream);
+  ASSERT_TRUE(m.has_value()) << m.error().reason;
+  EXPECT_EQ(m->body(), std::string(body) + "!");
+}
+
 }  // namespace

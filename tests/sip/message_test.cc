@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <memory>
+#include <string>
+
 #include "common/address_set.h"
 #include "sip/message.h"
 #include "sip/response.h"
@@ -273,6 +277,182 @@ TEST(Message, StreamModeNeedsTheWholeBody) {
   auto m = sip::Message::parse(kInvite.substr(0, kInvite.size() - 2), stream);
   ASSERT_FALSE(m.has_value());
   EXPECT_EQ(m.error().code, common::ErrorCode::kIncomplete);
+}
+
+// --- The mandatory-header guarantee (sip/validate.h) ------------------------------------
+// Everything after the transport dereferences Via, From, To, Call-ID and CSeq without
+// checking (the transport shards by *callId()), so validate() must refuse a message lacking
+// any one of them, whichever kind it is: a request with the 400 a server answers (without
+// Via: dropped, an answer could not travel back), a response dropped (status 0).
+
+constexpr std::string_view kResponse =
+    "SIP/2.0 180 Ringing\r\n"
+    "Via: SIP/2.0/UDP pc33.atlanta.example.com;branch=z9hG4bK776asdhds;received=192.0.2.1\r\n"
+    "To: Bob <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
+    "From: Alice <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+    "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+    "CSeq: 314159 INVITE\r\n"
+    "Contact: <sip:bob@192.0.2.4>\r\n"
+    "Content-Length: 0\r\n"
+    "\r\n";
+
+// `text` without its header lines named `name` (long form, as the samples write them).
+std::string without(std::string_view text, std::string_view name) {
+  std::string out;
+  size_t removed = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find("\r\n", pos);
+    end = end == std::string_view::npos ? text.size() : end + 2;
+    std::string_view line = text.substr(pos, end - pos);
+    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
+        line[name.size()] == ':') {
+      ++removed;
+    } else {
+      out.append(line);
+    }
+    pos = end;
+  }
+  EXPECT_EQ(removed, 1u) << name;
+  return out;
+}
+
+struct MandatoryHeader {
+  std::string_view name;
+  int request_status;  // what a server answers a request without it (0: dropped)
+};
+void PrintTo(const MandatoryHeader& h, std::ostream* os) {
+  *os << h.name;
+}
+
+class MandatoryHeaderTest : public ::testing::TestWithParam<MandatoryHeader> {};
+
+TEST_P(MandatoryHeaderTest, ARequestWithoutItIsRefused) {
+  const MandatoryHeader& h = GetParam();
+  ASSERT_TRUE(sip::validate(mustParse(kInvite)).has_value());
+  auto m = mustParse(without(kInvite, h.name));
+  auto v = sip::validate(m);
+  ASSERT_FALSE(v.has_value()) << "a request without " << h.name << " passed validate()";
+  EXPECT_EQ(v.error().status, h.request_status) << h.name;
+  EXPECT_NE(v.error().reason.find(h.name), std::string::npos) << v.error().reason;
+  // What `sip lint` and a server conclude from the same bytes.
+  auto verdict = sip::checkDatagram(without(kInvite, h.name));
+  EXPECT_FALSE(verdict.valid) << h.name;
+  EXPECT_EQ(verdict.status, h.request_status) << h.name;
+}
+
+TEST_P(MandatoryHeaderTest, AResponseWithoutItIsDropped) {
+  const MandatoryHeader& h = GetParam();
+  ASSERT_TRUE(sip::validate(mustParse(kResponse)).has_value());
+  auto m = mustParse(without(kResponse, h.name));
+  auto v = sip::validate(m);
+  ASSERT_FALSE(v.has_value()) << "a response without " << h.name << " passed validate()";
+  EXPECT_EQ(v.error().status, 0) << h.name;  // a response is never answered
+  EXPECT_NE(v.error().reason.find(h.name), std::string::npos) << v.error().reason;
+  auto verdict = sip::checkDatagram(without(kResponse, h.name));
+  EXPECT_FALSE(verdict.valid) << h.name;
+  EXPECT_EQ(verdict.status, 0) << h.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOne, MandatoryHeaderTest,
+                         ::testing::Values(MandatoryHeader{"Via", 0}, MandatoryHeader{"From", 400},
+                                           MandatoryHeader{"To", 400},
+                                           MandatoryHeader{"Call-ID", 400},
+                                           MandatoryHeader{"CSeq", 400}),
+                         [](const auto& p) {
+                           std::string n(p.param.name);
+                           std::erase(n, '-');
+                           return n;
+                         });
+
+// Max-Forwards is mandatory in RFC 3261 requests but not in RFC 2543 ones (RFC 4475 inv2543
+// must stay valid): the guarantee is "well-formed when present". A proxy forwards a request
+// without it with 70 (§16.6 step 3; MaxForwardsAddedWhenAbsent and the edge's tests).
+TEST(Message, MaxForwardsIsCheckedWhenPresentAndMayBeAbsent) {
+  auto absent = mustParse(without(kInvite, "Max-Forwards"));
+  EXPECT_TRUE(sip::validate(absent).has_value());
+  EXPECT_EQ(absent.maxForwards().error().code, common::ErrorCode::kNotFound);
+  for (std::string_view bad : {"abc", "256", "-1", ""}) {
+    std::string text = std::string(kInvite);
+    text.replace(text.find("Max-Forwards: 70"), 16, "Max-Forwards: " + std::string(bad));
+    auto m = sip::Message::parse(text);
+    auto v = m ? sip::validate(*m) : common::Status(m.error());
+    ASSERT_FALSE(v.has_value()) << "Max-Forwards: " << bad;
+    EXPECT_EQ(v.error().status, 400) << "Max-Forwards: " << bad;
+  }
+  std::string two = std::string(kInvite);
+  two.insert(two.find("Max-Forwards: 70"), "Max-Forwards: 69\r\n");
+  auto v = sip::validate(mustParse(two));
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().status, 400);
+}
+
+// --- Content-Length at the boundary (RFC 3261 §18.3) ------------------------------------
+// In a datagram, octets after the body are discarded, and a body that ends before
+// Content-Length says is an error: a request gets 400, a response is dropped. The message
+// under test lives in a heap block of exactly its size, so a parser that read past it would
+// be an ASan report (the parser copies the bytes into a padded buffer of its own, so the
+// refusal itself is what the assertions pin).
+
+std::string withContentLength(std::string_view text, size_t length) {
+  std::string out(text);
+  size_t at = out.find("Content-Length: ");
+  size_t eol = out.find("\r\n", at);
+  out.replace(at, eol - at, "Content-Length: " + std::to_string(length));
+  return out;
+}
+
+common::Result<sip::Message> parseExact(const std::string& text, bool datagram) {
+  auto block = std::make_unique<char[]>(text.size());
+  std::memcpy(block.get(), text.data(), text.size());
+  sip::ParseOptions o;
+  o.datagram = datagram;
+  return sip::Message::parse(std::string_view(block.get(), text.size()), o);
+}
+
+TEST(Message, ContentLengthBoundaryInADatagram) {
+  const std::string_view body = "v=0\n";  // kInvite's 4 octets
+  for (bool response : {false, true}) {
+    std::string text = std::string(kInvite);
+    if (response) {
+      text = std::string(kResponse);
+      text.replace(text.find("Content-Length: 0\r\n"), 19,
+                   "Content-Type: application/sdp\r\nContent-Length: 4\r\n");
+      text += body;
+    }
+    SCOPED_TRACE(response ? "response" : "request");
+    // One octet short: the last is not the message's.
+    auto shorter = parseExact(withContentLength(text, body.size() - 1), true);
+    ASSERT_TRUE(shorter.has_value()) << shorter.error().reason;
+    EXPECT_EQ(shorter->body(), body.substr(0, body.size() - 1));
+    EXPECT_TRUE(sip::validate(*shorter).has_value());
+    // Exact.
+    auto exact = parseExact(withContentLength(text, body.size()), true);
+    ASSERT_TRUE(exact.has_value()) << exact.error().reason;
+    EXPECT_EQ(exact->body(), body);
+    EXPECT_EQ(exact->contentLength().value_or(0), body.size());
+    // One octet more than the datagram holds: refused, never a body reaching past it.
+    auto longer = parseExact(withContentLength(text, body.size() + 1), true);
+    ASSERT_FALSE(longer.has_value()) << "Content-Length one octet past the datagram accepted";
+    EXPECT_EQ(longer.error().status, response ? 0 : 400);
+    auto verdict = sip::checkDatagram(withContentLength(text, body.size() + 1));
+    EXPECT_FALSE(verdict.valid);
+    EXPECT_EQ(verdict.status, response ? 0 : 400);
+  }
+}
+
+// On a stream the framer has cut the message; a Content-Length one octet longer than the
+// bytes handed over means the body is not all there yet.
+TEST(Message, ContentLengthBoundaryOnAStream) {
+  const std::string_view body = "v=0\n";
+  auto shorter = parseExact(withContentLength(kInvite, body.size() - 1), false);
+  ASSERT_TRUE(shorter.has_value()) << shorter.error().reason;
+  EXPECT_EQ(shorter->body(), body.substr(0, body.size() - 1));
+  auto exact = parseExact(withContentLength(kInvite, body.size()), false);
+  ASSERT_TRUE(exact.has_value()) << exact.error().reason;
+  EXPECT_EQ(exact->body(), body);
+  auto longer = parseExact(withContentLength(kInvite, body.size() + 1), false);
+  ASSERT_FALSE(longer.has_value()) << "Content-Length one octet past the bytes accepted";
+  EXPECT_EQ(longer.error().code, common::ErrorCode::kIncomplete);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "common/log.h"
 
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -311,6 +312,127 @@ TEST_F(TransportTest, UdpBadRequestAnsweredAndResponseGarbageDropped) {
   EXPECT_EQ(st.bad_requests_answered, 2u);
   EXPECT_EQ(st.dropped, 1u);
   EXPECT_EQ(st.messages_in, 1u);
+}
+
+// A datagram if one arrives within `wait`, else "" (asio's blocking receive would wait on
+// past SO_RCVTIMEO, so the bound is a poll).
+std::string udpReceiveWithin(udp::socket& s, std::chrono::milliseconds wait) {
+  pollfd p{s.native_handle(), POLLIN, 0};
+  if (::poll(&p, 1, int(wait.count())) != 1) return {};
+  return udpReceive(s);
+}
+
+// `text` without its header line named `name`.
+std::string withoutHeader(const std::string& text, std::string_view name) {
+  size_t at = text.find("\r\n" + std::string(name) + ":");
+  if (at == std::string::npos) return text;
+  size_t eol = text.find("\r\n", at + 2);
+  return text.substr(0, at) + text.substr(eol);
+}
+
+// The parser's guarantee seen from the wire (sip/validate.h): a request lacking one mandatory
+// header is answered 400 (dropped when it lacks Via: the answer could not travel back), a
+// response lacking one is dropped, neither reaches the handler, and the transport keeps
+// serving. The transport shards by *callId() right after validate(): a request without
+// Call-ID that slipped through would take the process down here.
+TEST_F(TransportTest, UdpMessageLackingAMandatoryHeaderIsRefusedAndServingGoesOn) {
+  Transport& t = make();
+  Address local = listenOk(t, Protocol::kUdp);
+  asio::io_context io;
+  udp::socket client(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+
+  uint64_t answered = 0, dropped = 0, n = 0;
+  for (std::string_view name : {"Call-ID", "CSeq", "From", "To", "Via"}) {
+    SCOPED_TRACE(std::string(name));
+    const std::string id = "lacks-" + std::to_string(++n) + "@test";
+    client.send_to(asio::buffer(withoutHeader(request(id), name)), udpEp(local));
+    // The Via case waits this long for an answer that must not come.
+    std::string answer = udpReceiveWithin(client, std::chrono::milliseconds(300));
+    if (name == "Via") {
+      EXPECT_EQ(answer, "");
+      ++dropped;
+    } else {
+      ASSERT_EQ(answer.rfind("SIP/2.0 400 ", 0), 0u) << answer;
+      EXPECT_NE(answer.find(std::string(name)), std::string::npos) << answer;  // the reason
+      EXPECT_NE(answer.find("branch=" + branch(id)), std::string::npos) << answer;
+      ++answered;
+    }
+    // A response lacking it: dropped, never answered.
+    client.send_to(asio::buffer(withoutHeader(okResponse(id), name)), udpEp(local));
+    ++dropped;
+    // Still serving, and none of the refused messages reached the handler.
+    const std::string next = "after-" + std::to_string(n) + "@test";
+    client.send_to(asio::buffer(request(next)), udpEp(local));
+    auto got = inbox_.pop();
+    ASSERT_TRUE(got) << "no message after the one lacking " << name;
+    EXPECT_EQ(got->call_id, next);
+    auto st = t.stats();
+    EXPECT_EQ(st.messages_in, n);
+    EXPECT_EQ(st.bad_requests_answered, answered);
+    EXPECT_EQ(st.dropped, dropped);
+    EXPECT_EQ(st.parse_errors, answered + dropped);
+  }
+  EXPECT_FALSE(inbox_.pop(std::chrono::milliseconds(50)).has_value());
+  EXPECT_EQ(udpReceiveWithin(client, std::chrono::milliseconds(50)), "");  // none to a response
+}
+
+// RFC 3261 §18.3 at the boundary, over UDP: a Content-Length one short drops the last octet,
+// exact keeps the body, one more than the datagram holds is a 400 (and never a body reaching
+// past the datagram).
+TEST_F(TransportTest, UdpContentLengthBoundary) {
+  Transport& t = make();
+  Address local = listenOk(t, Protocol::kUdp);
+  asio::io_context io;
+  udp::socket client(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  recvTimeout(client);
+  const std::string body = "hello";
+  auto withLength = [&](const std::string& id, size_t length) {
+    std::string m = request(id, "MESSAGE", "UDP", body);
+    m.replace(m.find("Content-Length: 5"), 17, "Content-Length: " + std::to_string(length));
+    return m;
+  };
+
+  client.send_to(asio::buffer(withLength("cl-short@test", body.size() - 1)), udpEp(local));
+  auto shorter = inbox_.pop();
+  ASSERT_TRUE(shorter);
+  EXPECT_EQ(shorter->call_id, "cl-short@test");
+  EXPECT_EQ(shorter->raw.substr(shorter->raw.size() - 8), "\r\n\r\nhell");
+
+  client.send_to(asio::buffer(withLength("cl-exact@test", body.size())), udpEp(local));
+  auto exact = inbox_.pop();
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->call_id, "cl-exact@test");
+  EXPECT_EQ(exact->raw.substr(exact->raw.size() - 9), "\r\n\r\nhello");
+
+  client.send_to(asio::buffer(withLength("cl-long@test", body.size() + 1)), udpEp(local));
+  std::string answer = udpReceiveWithin(client, kWait);
+  ASSERT_EQ(answer.rfind("SIP/2.0 400 ", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Call-ID: cl-long@test"), std::string::npos) << answer;
+  EXPECT_FALSE(inbox_.pop(std::chrono::milliseconds(100)).has_value());
+  auto st = t.stats();
+  EXPECT_EQ(st.messages_in, 2u);
+  EXPECT_EQ(st.bad_requests_answered, 1u);
+}
+
+// The same boundary on TCP: one octet more waits for that octet, then the message (body and
+// octet) is handed on whole.
+TEST_F(TransportTest, TcpContentLengthBoundary) {
+  Transport& t = make();
+  Address local = listenOk(t, Protocol::kTcp);
+  asio::io_context io;
+  tcp::socket c(io);
+  c.connect(tcpEp(local));
+  recvTimeout(c);
+  std::string longer = request("tcp-cl@test", "MESSAGE", "TCP", "hello");
+  longer.replace(longer.find("Content-Length: 5"), 17, "Content-Length: 6");
+  asio::write(c, asio::buffer(longer));
+  EXPECT_FALSE(inbox_.pop(std::chrono::milliseconds(200)).has_value())
+      << "a message one octet short of its Content-Length was handed on";
+  asio::write(c, asio::buffer(std::string("!")));
+  auto got = inbox_.pop();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->raw, longer + "!");
+  EXPECT_EQ(t.stats().parse_errors, 0u);
 }
 
 TEST_F(TransportTest, UdpIpv6) {
