@@ -25,11 +25,7 @@ constexpr uint32_t kReadAll = bits({P::kAccountsRead, P::kNumbersRead, P::kBilli
 
 // The permission table. The audit log is for owners only; admins run everything else;
 // developers build on numbers, SIP, calls and messages; billing sees money; read-only reads.
-struct RoleRow {
-  std::string_view role;
-  uint32_t permissions;
-};
-constexpr RoleRow kRoles[] = {
+constexpr RoleGrant kRoles[] = {
     {"owner", kAll},
     {"admin", kAll & ~uint32_t(P::kAuditRead)},
     {"developer",
@@ -97,14 +93,18 @@ const char* permissionName(Permission p) {
   return "?";
 }
 
-uint32_t permissionsOf(std::string_view role) {
-  for (const RoleRow& r : kRoles)
+RoleTable builtinRoles() {
+  return kRoles;
+}
+
+uint32_t permissionsOf(std::string_view role, RoleTable table) {
+  for (const RoleGrant& r : table.empty() ? builtinRoles() : table)
     if (r.role == role) return r.permissions;
   return 0;
 }
 
-bool allows(std::string_view role, Permission p) {
-  return (permissionsOf(role) & uint32_t(p)) != 0;
+bool allows(std::string_view role, Permission p, RoleTable table) {
+  return (permissionsOf(role, table) & uint32_t(p)) != 0;
 }
 
 Authenticator::Authenticator(store::Accounts& accounts, store::ApiAccess& access,

@@ -3,9 +3,9 @@
 // key SID with its secret (acting with the key's role). A parent account's credentials also
 // reach its subaccounts.
 //
-// Roles grant permissions through one table (permissionsOf); a permission no role grants is
-// denied. Verified credentials are cached for a few seconds, so a busy client costs one hash
-// comparison per request, not a database read or a slow hash; a suspension or a deleted key
+// Roles grant permissions through one table (permissionsOf, builtinRoles); a permission no role
+// grants is denied. Verified credentials are cached for a few seconds, so a busy client costs one
+// hash comparison per request, not a database read or a slow hash; a suspension or a deleted key
 // takes effect within cache_ttl on every node.
 //
 // Repeated failures from one address are slowed down: after `free_failures` within
@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -48,9 +49,21 @@ enum class Permission : uint32_t {
 };
 const char* permissionName(Permission p);
 
-// The permission table: a bit set per role; 0 for an unknown role.
-uint32_t permissionsOf(std::string_view role);
-bool allows(std::string_view role, Permission p);
+// One row of a role table: the permissions a role grants, as a bit set.
+struct RoleGrant {
+  std::string_view role;
+  uint32_t permissions;
+};
+// A role table; an empty one stands for the product's (builtinRoles()). Another table is for
+// tests: with a role the product does not define (keys:read without keys:write, say) they
+// check that each resource asks for the permission it needs.
+using RoleTable = std::span<const RoleGrant>;
+// owner, admin, developer, billing and read-only (the roles store::isRole accepts).
+RoleTable builtinRoles();
+
+// A role's permissions in `table`; 0 for an unknown role.
+uint32_t permissionsOf(std::string_view role, RoleTable table = {});
+bool allows(std::string_view role, Permission p, RoleTable table = {});
 
 struct Caller {
   std::string account_sid;  // the account the credentials belong to

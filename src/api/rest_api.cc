@@ -124,8 +124,9 @@ void writeUser(JsonWriter& w, const store::User& u) {
 }
 
 // A role the caller may hand out: one that grants nothing the caller's own role lacks.
-bool mayGrant(const Caller& caller, std::string_view role) {
-  return store::isRole(role) && (permissionsOf(role) & ~permissionsOf(caller.role)) == 0;
+bool mayGrant(const Ctx& c, std::string_view role) {
+  return store::isRole(role) &&
+         (permissionsOf(role, c.roles) & ~permissionsOf(c.caller.role, c.roles)) == 0;
 }
 
 }  // namespace
@@ -296,7 +297,7 @@ HttpReply RestApi::Impl::accounts(Ctx& c, std::string_view rest) {
   if (auto denied = need(c, get ? Permission::kAccountsRead : Permission::kAccountsWrite))
     return *denied;
   // The auth token acts as the owner: it is shown only to a caller who is one already.
-  const bool show_token = mayGrant(c.caller, "owner");
+  const bool show_token = mayGrant(c, "owner");
   auto token = [&](const store::Account& a) {
     return show_token ? provisioning.authToken(a) : std::string();
   };
@@ -466,7 +467,7 @@ HttpReply RestApi::Impl::keys(Ctx& c, std::string_view sid) {
     if (auto e = nameParam(c, &name)) return *e;
     if (!store::isRole(role))
       return badParam("Role must be owner, admin, developer, billing or read-only");
-    if (!mayGrant(c.caller, role))
+    if (!mayGrant(c, role))
       return errorReply(403, 20403, "Forbidden: cannot create a key with role '" + role + "'");
     auto made = provisioning.createKey(c.account.sid, name, role, std::nullopt, c.now);
     if (!made) return storeFailed(made.error());
@@ -515,7 +516,7 @@ HttpReply RestApi::Impl::users(Ctx& c) {
     return badParam("Email is required (an address)");
   if (!role || !store::isRole(*role))
     return badParam("Role must be owner, admin, developer, billing or read-only");
-  if (!mayGrant(c.caller, *role))
+  if (!mayGrant(c, *role))
     return errorReply(403, 20403, "Forbidden: cannot create a user with role '" + *role + "'");
   auto made = provisioning.createUser(c.account.sid, *email, *role, c.now);
   if (!made) {
@@ -625,7 +626,7 @@ HttpReply RestApi::handle(HttpRequest& req) {
   ++api.requests;
   const auto at = std::chrono::system_clock::now();
   std::string_view path = req.path();
-  Ctx c{req, {}, {}, {}, {}, api.now()};
+  Ctx c{req, {}, {}, {}, {}, api.now(), api.options.roles};
 
   auto finish = [&](HttpReply reply) {
     if (reply.status >= 500)

@@ -36,6 +36,8 @@ class RestApi {
     std::function<int64_t()> now;  // unix seconds; empty = the system clock
     // Sends Messages.json POSTs; null = this node does not send (lists and fetches still work).
     messaging::Service* messaging = nullptr;
+    // Empty: the product's roles (builtinRoles). Tests pass other tables (see RoleTable).
+    RoleTable roles;
   };
   RestApi(store::Store& store, const MasterKey& key, Options options);
   ~RestApi();

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -53,8 +54,17 @@ const unsigned char* bytes(std::string_view s) {
 
 }  // namespace
 
+namespace {
+std::atomic<uint64_t> constant_time_comparisons{0};
+}  // namespace
+
 bool constantTimeEquals(std::string_view a, std::string_view b) {
+  constant_time_comparisons.fetch_add(1, std::memory_order_relaxed);
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+uint64_t constantTimeComparisons() {
+  return constant_time_comparisons.load(std::memory_order_relaxed);
 }
 
 std::string base64Encode(std::string_view in) {
@@ -187,7 +197,8 @@ bool verifySecret(std::string_view secret, std::string_view hash) {
   if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), bytes(*salt), int(salt->size()),
                         int(*iterations), EVP_sha256(), int(want->size()), got) != 1)
     return false;
-  return CRYPTO_memcmp(got, want->data(), want->size()) == 0;
+  return constantTimeEquals(std::string_view(reinterpret_cast<const char*>(got), want->size()),
+                            *want);
 }
 
 std::string newToken() {

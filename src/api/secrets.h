@@ -47,8 +47,13 @@ bool verifySecret(std::string_view secret, std::string_view hash);
 // 32 lower-case hex digits (an auth token or key secret: 128 random bits).
 std::string newToken();
 
-// Constant-time equality of two strings (the length is not secret).
+// Constant-time equality of two strings (the length is not secret). Every comparison of a
+// presented credential with a stored one (auth tokens, key secrets and their verifiers)
+// goes through it.
 bool constantTimeEquals(std::string_view a, std::string_view b);
+// How many times constantTimeEquals has run in this process: lets a test assert that a
+// credential check used it rather than `==`, whose time tells where the first difference is.
+uint64_t constantTimeComparisons();
 
 std::string base64Encode(std::string_view bytes);
 common::Result<std::string> base64Decode(std::string_view text);

@@ -185,6 +185,9 @@ DigestAuth::Outcome DigestAuth::inspect(const sip::Message& request, sip::Header
 DigestAuth::Outcome DigestAuth::finish(const sip::Message& request, sip::HeaderId header,
                                        std::string_view realm, const std::optional<Ha1>& ha1,
                                        int64_t now, bool retransmissions_pass) {
+  // Every check of inspect() again, here where the response is computed: the algorithm the
+  // realm offers above all (no downgrade to one it does not), whether or not the caller ran
+  // inspect() before the HA1 lookup.
   Outcome first = inspect(request, header, realm, now);
   if (first.verdict != Verdict::kNeedsHa1) return first;
   auto cred = request.credentials(header, realm);  // inspect() parsed it already

@@ -285,6 +285,47 @@ TEST_F(AuthenticatorTest, ApiKeyRightAndWrongSecret) {
             AuthOutcome::kBadCredentials);
 }
 
+// Every comparison of a presented credential with a stored one goes through the secrets
+// module's constant-time compare (secrets.h), right or wrong, cached or not: `==` would stop
+// at the first differing octet and let the time of a refusal tell how much was right.
+TEST_F(AuthenticatorTest, CredentialsAreComparedInConstantTime) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "ci", "developer", std::nullopt, kNow);
+  ASSERT_TRUE(made) << made.error().reason;
+  auto auth = authenticator();
+  std::string wrong_token = a.auth_token;
+  wrong_token.back() = wrong_token.back() == '0' ? '1' : '0';
+  std::string wrong_secret = made->secret;
+  wrong_secret.back() = wrong_secret.back() == '0' ? '1' : '0';
+  struct Attempt {
+    std::string what, authorization;
+    AuthOutcome outcome;
+  };
+  const Attempt attempts[] = {
+      {"account token", basic(a.account.sid, a.auth_token), AuthOutcome::kOk},
+      {"wrong account token", basic(a.account.sid, wrong_token), AuthOutcome::kBadCredentials},
+      {"key secret (stored hash)", basic(made->key.sid, made->secret), AuthOutcome::kOk},
+      {"key secret (cached)", basic(made->key.sid, made->secret), AuthOutcome::kOk},
+      {"wrong key secret (cached)", basic(made->key.sid, wrong_secret),
+       AuthOutcome::kBadCredentials},
+  };
+  for (const Attempt& at : attempts) {
+    const uint64_t before = constantTimeComparisons();
+    Caller c;
+    EXPECT_EQ(auth->authenticate(at.authorization, &c), at.outcome) << at.what;
+    EXPECT_GT(constantTimeComparisons(), before)
+        << at.what << " was not compared with api::constantTimeEquals";
+  }
+  // A fresh authenticator: a wrong secret checked against the stored hash.
+  auto fresh = authenticator();
+  const uint64_t before = constantTimeComparisons();
+  Caller c;
+  EXPECT_EQ(fresh->authenticate(basic(made->key.sid, wrong_secret), &c),
+            AuthOutcome::kBadCredentials);
+  EXPECT_GT(constantTimeComparisons(), before)
+      << "the stored hash was not compared in constant time";
+}
+
 TEST_F(AuthenticatorTest, KeyWithoutUserActsWithItsRole) {
   NewAccount a = account();
   auto made = provisioning_->createKey(a.account.sid, "ci", "read-only", std::nullopt, kNow);

@@ -733,6 +733,50 @@ TEST_F(RestApiTest, ReadOnlyUserKeyReadsButCannotWrite) {
             1u);
 }
 
+// Keys and Users ask for their write permission to create or delete, not their read one.
+// No built-in role has one without the other, so a table where read-only also reads keys
+// and users (RoleTable, a test seam) tells the two apart.
+TEST_F(RestApiTest, ReadingKeysAndUsersDoesNotAllowWritingThem) {
+  static const RoleGrant kRoles[] = {
+      {"owner", permissionsOf("owner")},
+      {"read-only", permissionsOf("read-only") | uint32_t(Permission::kKeysRead) |
+                        uint32_t(Permission::kUsersRead)},
+  };
+  RestApi::Options o;
+  o.now = [this] { return now_.load(); };
+  o.roles = kRoles;
+  rest_ = std::make_unique<RestApi>(*store_, *key_, o);
+
+  NewAccount a = account();
+  std::string sk;
+  const std::string ro = userKeyAuth(a, "viewer@example.com", "read-only", &sk);
+  const std::string keys = accountPath(a.account.sid) + "/Keys.json";
+  const std::string users = accountPath(a.account.sid) + "/Users.json";
+  const std::string key_path = accountPath(a.account.sid) + "/Keys/" + sk + ".json";
+  // Reading is what the table grants.
+  Reply listed = get(keys, ro);
+  ASSERT_EQ(listed.status(), 200) << listed.raw.body;
+  EXPECT_EQ(listed.body["keys"].size(), 1u);
+  EXPECT_EQ(get(key_path, ro).status(), 200);
+  EXPECT_EQ(get(users, ro).status(), 200);
+  // Writing is not.
+  Reply made = post(keys, ro, {{"FriendlyName", "mine"}, {"Role", "read-only"}});
+  EXPECT_EQ(made.status(), 403) << "keys:read created a key: " << made.raw.body;
+  expectError(made, 403, 20403);
+  Reply deleted = del(key_path, ro);
+  EXPECT_EQ(deleted.status(), 403) << "keys:read deleted a key: " << deleted.raw.body;
+  expectError(deleted, 403, 20403);
+  Reply user = post(users, ro, {{"Email", "new@example.com"}, {"Role", "read-only"}});
+  EXPECT_EQ(user.status(), 403) << "users:read created a user: " << user.raw.body;
+  expectError(user, 403, 20403);
+  // Nothing changed: one key (the viewer's), one user.
+  EXPECT_EQ(get(keys, ownerAuth(a)).body["keys"].size(), 1u);
+  EXPECT_EQ(get(users, ownerAuth(a)).body["users"].size(), 1u);
+  EXPECT_EQ(get(key_path, ownerAuth(a)).status(), 200);
+  // The owner still writes both under this table.
+  EXPECT_EQ(post(keys, ownerAuth(a), {{"Role", "read-only"}}).status(), 201);
+}
+
 TEST_F(RestApiTest, ReadOnlyKeyFromProvisioningCannotWrite) {
   NewAccount a = account();
   const std::string ro = userKeyAuth(a, "ro@example.com", "read-only");

@@ -188,6 +188,51 @@ TEST(DigestAuth, AlgorithmsPerRealm) {
             Verdict::kNeedsHa1);
 }
 
+// The algorithm is checked where the response is computed, not only by inspect(): finish()
+// alone refuses credentials in an algorithm the realm does not offer, even with the right
+// password (a downgrade from SHA-256 to MD5, say), so a caller that skips inspect() (the
+// HA1 lookup already done, a cache) cannot let one through.
+TEST(DigestAuth, FinishRefusesAnAlgorithmTheRealmDoesNotOfferWithoutInspect) {
+  DigestAuth::Options o;
+  o.secret = std::string(32, 'k');
+  o.algorithms = {sip::DigestAlgorithm::kSha256};
+  o.realm_algorithms["legacy.example.com"] = {sip::DigestAlgorithm::kMd5};
+  DigestAuth auth(o);
+  const auto h = sip::HeaderId::kAuthorization;
+  const auto ha1 = ha1For("alice", "pw");  // both HA1s stored: the password is right
+  std::string nonce = auth.issueNonce(kRealm, kNow);
+  auto md5 = parse(registerWith(nonce, "pw", "00000001", sip::DigestAlgorithm::kMd5));
+  auto refused = auth.finish(md5, h, kRealm, ha1, kNow);
+  EXPECT_EQ(refused.verdict, Verdict::kChallenge) << "MD5 accepted in a SHA-256 realm";
+  EXPECT_EQ(refused.reason, "algorithm not offered");
+  EXPECT_EQ(auth.trackedNonces(), 0u);  // no nonce-count was spent on it
+  // The offered algorithm with the same password and nonce passes.
+  auto sha = parse(registerWith(nonce, "pw", "00000001", sip::DigestAlgorithm::kSha256));
+  EXPECT_EQ(auth.finish(sha, h, kRealm, ha1, kNow).verdict, Verdict::kOk);
+
+  // The other way round in a realm that offers MD5 only.
+  const std::string legacy = "legacy.example.com";
+  const edge::Ha1 legacy_ha1{sip::computeHa1(sip::DigestAlgorithm::kMd5, "alice", legacy, "pw"),
+                             sip::computeHa1(sip::DigestAlgorithm::kSha256, "alice", legacy, "pw")};
+  std::string legacy_nonce = auth.issueNonce(legacy, kNow);
+  auto text = registerWith(legacy_nonce, "pw", "00000001", sip::DigestAlgorithm::kSha256);
+  // Credentials for the legacy realm (registerWith computes them for kRealm).
+  sip::CredentialsSpec c;
+  c.username = "alice";
+  c.realm = legacy;
+  c.nonce = legacy_nonce;
+  c.uri = "sip:example.com";
+  c.algorithm = sip::DigestAlgorithm::kSha256;
+  c.cnonce = "0a4f113b";
+  c.nc = "00000001";
+  c.response = sip::computeResponse(sip::DigestAlgorithm::kSha256, legacy_ha1.sha256, "REGISTER",
+                                    c.uri, legacy_nonce, c.nc, c.cnonce, "auth");
+  size_t at = text.find("Authorization: ");
+  text.replace(at, text.find("\r\n", at) - at, "Authorization: " + sip::formatCredentials(c));
+  auto sha_in_legacy = parse(text);
+  EXPECT_EQ(auth.finish(sha_in_legacy, h, legacy, legacy_ha1, kNow).verdict, Verdict::kChallenge);
+}
+
 TEST(DigestAuth, AStatelessProxyMayLetTheSameRequestPassAgainWithin64T1) {
   DigestAuth auth = make();
   std::string nonce = auth.issueNonce(kRealm, kNow);

@@ -43,7 +43,7 @@ HttpReply methodNotAllowed(std::string_view allow) {
 }
 
 std::optional<HttpReply> need(const Ctx& c, Permission p) {
-  if (allows(c.caller.role, p)) return std::nullopt;
+  if (allows(c.caller.role, p, c.roles)) return std::nullopt;
   return errorReply(403, 20403,
                     std::string("Forbidden: the role '") + c.caller.role + "' does not grant " +
                         permissionName(p));

@@ -36,6 +36,7 @@ struct Ctx {
   std::string base;        // "/2010-04-01/Accounts/AC..."
   FormParams params;       // the form of a POST, the query of a GET or DELETE
   int64_t now = 0;
+  RoleTable roles;  // empty: the product's (RestApi::Options::roles)
 };
 
 HttpReply jsonReply(int status, std::string body);
@@ -44,7 +45,7 @@ HttpReply notFound(std::string_view what);
 HttpReply badParam(std::string_view message);        // 400, code 20001
 HttpReply storeFailed(const common::Error& e);       // logged; 503, code 20503
 HttpReply methodNotAllowed(std::string_view allow);  // 405 with Allow
-// 403 (20403) when the caller's role does not grant `p`.
+// 403 (20403) when the caller's role does not grant `p` (in c.roles).
 std::optional<HttpReply> need(const Ctx& c, Permission p);
 
 // The form fields a request may carry; an unknown one is a 400 naming it.
