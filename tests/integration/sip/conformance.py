@@ -7,7 +7,10 @@ library only.
   conformance.py --users        # the SIP users the checks need (password: USER + "pw")
 
 Each check prints "ok: NAME" or "FAIL: NAME: why"; the last line is "N passed, M failed" and
-the exit status is 1 when anything failed. SB_SIP_TRACE=1 prints every message sent and received on stderr.
+the exit status is 1 when anything failed. The proxy runs with its default timer C (180 s),
+so a CANCEL that arrives within the checks' 1 s comes from the guard under test, never from
+timer C: removing the caller's CANCEL relay, the CANCEL of the other branches on the first
+2xx, or the end of the fork on a 6xx each fails a check here. SB_SIP_TRACE=1 prints every message sent and received on stderr.
 
 Every user agent (UA) is its own socket on 127.0.0.1 with a port the system chooses; every
 wait is bounded. To add a check: write `def check_x(t):` using UA, Call and respond() below,
