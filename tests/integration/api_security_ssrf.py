@@ -150,6 +150,11 @@ def main():
     # The operator may store a local SmsUrl (admin is trusted); delivery follows the policy.
     num = s.admin("number", "add", "--account", acc["sid"], "--number", NUMBER, "--sms-url",
                   f"{hook}/sms")
+    rc, out, err = s.admin("number", "add", "--account", acc["sid"], "--number", "+15005550007",
+                           "--voice-url", "http://10.0.0.1/voice", expect_ok=False)
+    s.check("admin: a private --voice-url is stored, with a note naming webhooks.allow",
+            rc == 0 and '"voice_url":"http://10.0.0.1/voice"' in out.replace(" ", "") and
+            "webhooks.allow" in err, f"exit {rc}, stderr: {err.strip()}")
     s.admin("trunk", "add", "--name", "carrier", "--gateways", f"udp:{CARRIER_IP}:{peer.port}*1",
             "--probe-interval", "0", "--acl", f"{CARRIER_IP}/32")
     s.admin("sms-trunk", "add", "--name", "sipsms", "--sip", "carrier")
