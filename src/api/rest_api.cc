@@ -626,7 +626,7 @@ HttpReply RestApi::handle(HttpRequest& req) {
   ++api.requests;
   const auto at = std::chrono::system_clock::now();
   std::string_view path = req.path();
-  Ctx c{req, {}, {}, {}, {}, api.now(), api.options.roles};
+  Ctx c{req, {}, {}, {}, {}, api.now(), api.options.roles, &api.options.webhook_targets};
 
   auto finish = [&](HttpReply reply) {
     if (reply.status >= 500)

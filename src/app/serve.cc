@@ -92,6 +92,11 @@ int runServe(const std::vector<std::string>& args) {
   if (auto st = sms.start(); !st) return fail(st.error().reason);
   api::RestApi::Options ro;
   ro.messaging = &sms.service();
+  auto allow = cfg->getList("webhooks.allow");
+  if (!allow) return fail(allow.error().reason);
+  auto targets = api::WebhookTargetPolicy::create(*allow);
+  if (!targets) return fail("webhooks.allow: " + targets.error().reason);
+  ro.webhook_targets = std::move(*targets);
   api::RestApi rest(**store, *master_key, std::move(ro));
   const common::HttpConfig& hc = cfg->http();
   api::HttpServer::Options ho;

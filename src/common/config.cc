@@ -92,6 +92,9 @@ const std::vector<Config::KeyInfo>& Config::keys() {
        "<data_dir>/master.key (made on first start)"},
       {"messaging.dlr_table", Kind::kString, "",
        "delivery-receipt table (format: config/dlr_table.example); not set = the built-in one"},
+      {"webhooks.allow", Kind::kList, "",
+       "addresses or CIDRs that webhooks may reach although local, private or reserved "
+       "(e.g. 127.0.0.0/8 for development); empty = public addresses only"},
       {"store.url", Kind::kString, "",
        "sqlite:PATH or postgresql://...; not set = sqlite:<data_dir>/switchboard.db"},
       {"log.level", Kind::kString, "info", "least severe level written", 0, 0,
@@ -529,6 +532,8 @@ Status Config::resolve() {
   http_.threads = unsigned(*parseInt(one("http.threads")));
   http_.max_body_bytes = size_t(*parseInt(one("http.max_body_bytes")));
   master_key_ = one("api.master_key");
+  if (auto allow = AddressSet::parse(values_.find("webhooks.allow")->second); !allow)
+    return keyError("webhooks.allow", allow.error().reason);
 
   std::string& url = values_.find("store.url")->second.front();
   if (url.empty()) url = "sqlite:" + (std::filesystem::path(data_dir_) / "switchboard.db").string();
