@@ -90,6 +90,15 @@ const std::vector<Config::KeyInfo>& Config::keys() {
       {"api.master_key", Kind::kString, "",
        "64 hex digits sealing auth tokens at rest; not set = $SWITCHBOARD_MASTER_KEY, else "
        "<data_dir>/master.key (made on first start)"},
+      {"api.legacy_key_checks", Kind::kInt, "4",
+       "checks per second, per API key, of a secret against a hash made by an earlier version "
+       "(PBKDF2, ~20 ms each; a key is re-hashed on its first success); past it attempts on that "
+       "key get 401 unchecked",
+       1, 1000},
+      {"api.audit_failure_window", Kind::kInt, "60",
+       "seconds over which failed authentications from one address against one account are "
+       "counted into one audit log row",
+       1, 3600},
       {"messaging.dlr_table", Kind::kString, "",
        "delivery-receipt table (format: config/dlr_table.example); not set = the built-in one"},
       {"webhooks.allow", Kind::kList, "",

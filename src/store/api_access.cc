@@ -125,6 +125,14 @@ class SqlApiAccess final : public ApiAccess {
     return *n > 0;
   }
 
+  common::Result<bool> replaceKeyHash(std::string_view key_sid, std::string_view expected,
+                                      std::string_view replacement) override {
+    auto n = db_.exec("UPDATE api_keys SET secret_hash = ? WHERE sid = ? AND secret_hash = ?",
+                      {std::string(replacement), std::string(key_sid), std::string(expected)});
+    if (!n) return n.error();
+    return *n > 0;
+  }
+
  private:
   static common::Status checkUser(const User& u) {
     if (!isSid(u.sid, "US"))
