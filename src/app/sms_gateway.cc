@@ -76,13 +76,16 @@ struct SmsGateway::Impl {
       : store(s),
         key(k),
         sip(sip_sender),
-        webhooks(s, k, std::move(targets)),
-        service(s, &webhooks, std::move(o)) {}
+        service(s, &webhooks, std::move(o)),
+        webhooks(s, k, std::move(targets)) {}
   store::Store& store;
   const api::MasterKey& key;
   messaging::SipMessageSender* sip;
-  SignedWebhooks webhooks;
+  // The service holds a pointer to the webhooks and is declared first, so it is destroyed
+  // last: the webhook client drains its pending requests (their callbacks reach the service)
+  // while the service still exists.
   messaging::Service service;
+  SignedWebhooks webhooks;
   std::vector<std::string> described;
   bool started = false;
 };
