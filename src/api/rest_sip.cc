@@ -280,9 +280,11 @@ class SipResources {
     return kParams;
   }
 
+  // Whoever holds the name (the operator, another account, or this account's other domain),
+  // the answer is the same, so it tells nothing about who that is. 21231 is Twilio's "Domain
+  // Validation Error" for a create or update of a SIP domain.
   HttpReply nameTaken(std::string_view name) {
-    return badParam("The domain name " + std::string(name) +
-                    " is already in use: SIP domain names are unique across all accounts");
+    return errorReply(400, 21231, "DomainName " + std::string(name) + " is not available");
   }
 
   HttpReply domains() {

@@ -12,6 +12,7 @@
 #include "api/webhook_client.h"
 #include "api/webhook_target_policy.h"
 #include "app/options.h"
+#include "app/sip_domain_ownership.h"
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/strings.h"
@@ -32,8 +33,13 @@ constexpr const char* kUsage =
     "  user add --account SID --email EMAIL --role owner|admin|developer|billing|read-only\n"
     "           prints the user and an API key (sid and secret, shown once)\n"
     "  sip-user add --domain DOMAIN --user USER --password PASSWORD [--account SID]\n"
+    "              claims DOMAIN for the account (the operator without one); refused when\n"
+    "              it belongs to someone else\n"
     "  sip-user list --domain DOMAIN\n"
     "  sip-user remove --domain DOMAIN --user USER\n"
+    "  sip-domain list                owners of SIP domain names, and what others hold on them\n"
+    "  sip-domain assign --domain DOMAIN (--operator | --account SID)\n"
+    "  sip-domain release --domain DOMAIN   (only the owner's credentials authenticate at once)\n"
     "  trunk add --name NAME --gateways udp:IP:PORT[*WEIGHT],... [--algorithm round-robin|\n"
     "            weighted|hash] [--acl CIDR,...] [--probe-interval SECONDS]\n"
     "  trunk list\n"
@@ -74,7 +80,8 @@ nlohmann::json credentialJson(const store::SipCredential& c) {
   return j;
 }
 
-int sipUser(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostream& err) {
+int sipUser(store::Store& db, const common::Config& cfg, const ConfigOptions& o, std::ostream& out,
+            std::ostream& err) {
   const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
   auto need = [&](const char* name) -> const std::string* {
     auto it = o.values.find(name);
@@ -97,6 +104,10 @@ int sipUser(store::Store& db, const ConfigOptions& o, std::ostream& out, std::os
     c.ha1_sha256 = sip::computeHa1(sip::DigestAlgorithm::kSha256, *user, realm, *password);
     if (const std::string* account = need("--account")) c.account_sid = *account;
     c.created_at = nowUnix();
+    if (auto claimed = claimForSipUser(db, cfg, realm, c.account_sid, c.created_at); !claimed) {
+      err << "switchboard admin: " << claimed.error().reason << "\n";
+      return 1;
+    }
     if (auto st = db.sipCredentials().upsert(c); !st) {
       err << "switchboard admin: " << st.error().reason << "\n";
       return 1;
@@ -535,7 +546,7 @@ int user(api::Provisioning& prov, const ConfigOptions& o, std::ostream& out, std
 
 int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto o = parseConfigOptions(
-      args, {"--default", "--stateless"},
+      args, {"--default", "--stateless", "--operator"},
       {"--domain",         "--user",      "--password",       "--account",
        "--name",           "--number",    "--voice-url",      "--sms-url",
        "--role",           "--gateways",  "--algorithm",      "--acl",
@@ -552,14 +563,16 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
     return 2;
   }
   const std::string& noun = o->positional[0];
-  if (noun != "sip-user" && noun != "trunk" && noun != "route" && noun != "sip-block" &&
-      noun != "account" && noun != "number" && noun != "user" && noun != "sms-trunk")
+  if (noun != "sip-user" && noun != "sip-domain" && noun != "trunk" && noun != "route" &&
+      noun != "sip-block" && noun != "account" && noun != "number" && noun != "user" &&
+      noun != "sms-trunk")
     return usage(err, "unknown verb '" + noun + "'");
   auto db = store::Store::open(cfg->store().url);
   if (!db) {
     err << "switchboard admin: " << db.error().reason << "\n";
     return 1;
   }
+  if (noun == "sip-domain") return sipDomainCommand(**db, *cfg, *o, out, err);
   if (noun == "trunk") return trunk(**db, *o, out, err);
   if (noun == "route") return route(**db, *o, out, err);
   if (noun == "sip-block") return sipBlock(**db, *o, out, err);
@@ -574,5 +587,5 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
     api::Provisioning prov(**db, *key);
     return noun == "account" ? account(**db, prov, *o, out, err) : user(prov, *o, out, err);
   }
-  return sipUser(**db, *o, out, err);
+  return sipUser(**db, *cfg, *o, out, err);
 }

@@ -85,7 +85,8 @@ void EdgeStore::findHa1(const std::string& domain, const std::string& user, cons
   // Outside the lock: `done` may come back here (a request handed on and checked again).
   if (cached) return done(std::move(*cached));
   auto task = [this, domain, user, key, back, done]() mutable {
-    auto found = db_.sipCredentials().find(domain, user);
+    // Only the domain owner's credentials: a row another account put on the name never passes.
+    auto found = db_.sipCredentials().findOwned(domain, user);
     common::Result<std::optional<Ha1>> result = std::optional<Ha1>();
     if (!found) {
       result = found.error();

@@ -257,6 +257,31 @@ constexpr std::string_view kV9Tables =
     "ALTER TABLE phone_numbers ADD COLUMN sms_native_opt_out INTEGER NOT NULL DEFAULT 1"
     " CHECK (sms_native_opt_out IN (0, 1));";
 
+// Migration 10: every SIP domain name has one owner, the operator (account_sid NULL) or one
+// account, and only the owner's credentials authenticate on it. The owners of an existing
+// store: the operator's provisioning decides first (`admin sip-user add` rows, derived_from
+// NULL: their one account, or the operator when they name none or several), then the API's
+// SIP Domains and the edge's rows on the names left. So a name an account took through the
+// API after the operator provisioned users in it goes back to whom the operator provisioned.
+constexpr std::string_view kV10 =
+    "CREATE TABLE sip_domain_owners ("
+    " domain TEXT PRIMARY KEY,"
+    " account_sid TEXT,"
+    " claimed_at BIGINT NOT NULL,"
+    " claimed_by TEXT NOT NULL);"
+    "INSERT INTO sip_domain_owners (domain, account_sid, claimed_at, claimed_by)"
+    " SELECT domain,"
+    "  CASE WHEN COUNT(account_sid) = COUNT(*) AND MIN(account_sid) = MAX(account_sid)"
+    "   THEN MIN(account_sid) END,"
+    "  MIN(created_at), 'admin'"
+    " FROM sip_credentials WHERE derived_from IS NULL GROUP BY domain;"
+    "INSERT INTO sip_domain_owners (domain, account_sid, claimed_at, claimed_by)"
+    " SELECT d.domain_name, d.account_sid, d.created_at, 'api' FROM api_sip_domains d"
+    " WHERE NOT EXISTS (SELECT 1 FROM sip_domain_owners o WHERE o.domain = d.domain_name);"
+    "INSERT INTO sip_domain_owners (domain, account_sid, claimed_at, claimed_by)"
+    " SELECT s.domain, s.account_sid, 0, 'admin' FROM sip_domains s"
+    " WHERE NOT EXISTS (SELECT 1 FROM sip_domain_owners o WHERE o.domain = s.domain);";
+
 std::string concat(std::initializer_list<std::string_view> parts) {
   std::string out;
   for (std::string_view p : parts) out.append(p);
@@ -340,8 +365,7 @@ const std::vector<Migration>& builtinMigrations() {
       {7, "accounts, users, api keys, phone numbers, audit log", {}, kV7Sqlite, kV7Postgres},
       {8, "api sip domains, credential lists and the sip credentials derived from them", kV8},
       {9, "messages, sms opt-outs, messaging settings, sms trunks", {}, kV9Sqlite, kV9Postgres},
-      // 10 is another change's (SIP domain owners); held here so the versions have no gap.
-      {10, "held (no change)", "SELECT 1;"},
+      {10, "sip domain owners (the operator or one account per name)", kV10},
       // Coalesced failed authentications: one row counts the attempts of one source against
       // one account in a minute. An added column with a default: no row is updated, so the
       // append-only triggers do not fire.

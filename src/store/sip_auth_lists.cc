@@ -41,6 +41,12 @@ common::Unexpected invalid(const std::string& why) {
   return makeError(ErrorCode::kInvalidArgument, "store: sip auth lists: " + why);
 }
 
+// Returned by a transaction that must undo its writes because the name turned out taken
+// (the outcome says kTaken; the caller does not see this error).
+common::Unexpected takenRollback() {
+  return makeError(ErrorCode::kInternal, "store: sip auth lists: the domain name is taken");
+}
+
 // PostgreSQL's row lock; SQLite serializes every write transaction anyway.
 std::string forUpdate(Tx& tx) {
   return tx.dialect() == Dialect::kPostgres ? " FOR UPDATE" : "";
@@ -122,17 +128,8 @@ class SqlSipAuthLists final : public SipAuthLists {
       auto account = tx.queryOne("SELECT 1 FROM accounts WHERE sid = ?", {d.account_sid});
       if (!account) return account.error();
       if (!*account) return invalid("account " + d.account_sid + " does not exist");
-      // The edge's row first: its primary key makes the name unique across accounts and
-      // against the domains operators provision, even between concurrent creates.
-      auto claimed = tx.exec(
-          "INSERT INTO sip_domains (domain, realm, mode, account_sid) VALUES (?, ?, 'proxy', ?)"
-          " ON CONFLICT (domain) DO NOTHING",
-          {d.domain_name, d.domain_name, d.account_sid});
-      if (!claimed) return claimed.error();
-      if (*claimed == 0) {
-        outcome = SipAuthOutcome::kTaken;
-        return {};
-      }
+      if (auto claimed = claimName(tx, d, outcome); !claimed || outcome == SipAuthOutcome::kTaken)
+        return claimed;
       Params p = {d.sid, d.account_sid, d.domain_name};
       for (Value& v : mutableValues(d)) p.push_back(std::move(v));
       p.push_back(d.created_at);
@@ -145,7 +142,7 @@ class SqlSipAuthLists final : public SipAuthLists {
       if (!n) return n.error();
       return {};
     });
-    if (!st) return st.error();
+    if (!st && outcome != SipAuthOutcome::kTaken) return st.error();
     return outcome;
   }
 
@@ -191,15 +188,8 @@ class SqlSipAuthLists final : public SipAuthLists {
       const std::string old_name = (*old)->text(0);
       const bool renamed = old_name != d.domain_name;
       if (renamed) {
-        auto claimed = tx.exec(
-            "INSERT INTO sip_domains (domain, realm, mode, account_sid)"
-            " VALUES (?, ?, 'proxy', ?) ON CONFLICT (domain) DO NOTHING",
-            {d.domain_name, d.domain_name, d.account_sid});
-        if (!claimed) return claimed.error();
-        if (*claimed == 0) {
-          outcome = SipAuthOutcome::kTaken;
-          return {};
-        }
+        if (auto claimed = claimName(tx, d, outcome); !claimed || outcome == SipAuthOutcome::kTaken)
+          return claimed;
         if (auto gone = dropDerived(tx, old_name); !gone) return gone;
       }
       Params p = mutableValues(d);
@@ -216,9 +206,10 @@ class SqlSipAuthLists final : public SipAuthLists {
       if (!renamed) return {};
       auto edge = tx.exec("DELETE FROM sip_domains WHERE domain = ?", {old_name});
       if (!edge) return edge.error();
+      if (auto freed = internal::releaseApiClaim(tx, old_name); !freed) return freed;
       return recompute(tx, d.sid, derive);
     });
-    if (!st) return st.error();
+    if (!st && outcome != SipAuthOutcome::kTaken) return st.error();
     return outcome;
   }
 
@@ -240,6 +231,7 @@ class SqlSipAuthLists final : public SipAuthLists {
       if (auto gone = dropDerived(tx, name); !gone) return gone;
       auto edge = tx.exec("DELETE FROM sip_domains WHERE domain = ?", {name});
       if (!edge) return edge.error();
+      if (auto freed = internal::releaseApiClaim(tx, name); !freed) return freed;
       removed = true;
       return {};
     });
@@ -483,6 +475,29 @@ class SqlSipAuthLists final : public SipAuthLists {
             d.voice_status_callback_method,
             int64_t{d.sip_registration ? 1 : 0},
             d.updated_at};
+  }
+
+  // Takes d.domain_name for d's account: its owner must be the account (or nobody, and then
+  // it becomes the account's), and the edge's row, whose primary key makes the name unique
+  // even between concurrent creates, must be free. Otherwise `outcome` is kTaken, with
+  // takenRollback() once something was written.
+  static common::Status claimName(Tx& tx, const ApiSipDomain& d, SipAuthOutcome& outcome) {
+    auto owner = internal::claimSipDomain(tx, d.domain_name, d.account_sid, "api", d.updated_at);
+    if (!owner) return owner.error();
+    if (*owner == ClaimOutcome::kTaken) {
+      outcome = SipAuthOutcome::kTaken;
+      return {};
+    }
+    auto edge = tx.exec(
+        "INSERT INTO sip_domains (domain, realm, mode, account_sid) VALUES (?, ?, 'proxy', ?)"
+        " ON CONFLICT (domain) DO NOTHING",
+        {d.domain_name, d.domain_name, d.account_sid});
+    if (!edge) return edge.error();
+    if (*edge == 0) {
+      outcome = SipAuthOutcome::kTaken;
+      return *owner == ClaimOutcome::kClaimed ? common::Status(takenRollback()) : common::Status();
+    }
+    return {};
   }
 
   // Locks, in the one order every writer follows (the list, then its domains by SID), so

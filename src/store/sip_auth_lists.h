@@ -93,8 +93,10 @@ class SipAuthLists {
 
   virtual ~SipAuthLists() = default;
 
-  // Domains. Create also claims sip_domains(domain_name, proxy, account); kTaken when that
-  // name is served already (by any account, or provisioned by an operator).
+  // Domains. Create also claims the name for the account (SipDomainOwners, "api") and
+  // sip_domains(domain_name, proxy, account); kTaken when the name belongs to the operator
+  // or another account, or is served already. Update does the same for a new name; update and
+  // remove end the account's "api" claim on a name left empty.
   virtual common::Result<SipAuthOutcome> createDomain(const ApiSipDomain& domain) = 0;
   virtual common::Result<std::optional<ApiSipDomain>> findDomain(std::string_view account_sid,
                                                                  std::string_view sid) = 0;

@@ -65,6 +65,20 @@ class SqlSipCredentials final : public SipCredentials {
     return std::optional<SipCredential>(fromRow(**row));
   }
 
+  common::Result<std::optional<SipCredential>> findOwned(std::string_view domain,
+                                                         std::string_view username) override {
+    static const std::string sql =
+        "SELECT c.domain, c.username, c.ha1_md5, c.ha1_sha256, c.account_sid, c.created_at"
+        " FROM sip_credentials c JOIN sip_domain_owners o ON o.domain = c.domain"
+        " WHERE c.domain = ? AND c.username = ?"
+        " AND ((o.account_sid IS NULL AND c.account_sid IS NULL)"
+        "      OR o.account_sid = c.account_sid)";
+    auto row = db_.queryOne(sql, {internal::asciiLower(domain), std::string(username)});
+    if (!row) return row.error();
+    if (!*row) return std::optional<SipCredential>();
+    return std::optional<SipCredential>(fromRow(**row));
+  }
+
   common::Result<bool> remove(std::string_view domain, std::string_view username) override {
     auto n = db_.exec("DELETE FROM sip_credentials WHERE domain = ? AND username = ?",
                       {internal::asciiLower(domain), std::string(username)});

@@ -1,8 +1,8 @@
 // SIP digest credentials per (domain, username): the HA1 hashes (RFC 2617 MD5, RFC 7616
 // SHA-256) in lower-case hex, never the password. The registrar and proxy look them up to
-// verify Authorization headers.
+// verify Authorization headers, with the rows of the domain's owner only (findOwned).
 //
-//   auto cred = store.sipCredentials().find("example.com", "alice");
+//   auto cred = store.sipCredentials().findOwned("example.com", "alice");
 //   if (cred && *cred) verify((*cred)->ha1_md5, ...);
 #pragma once
 
@@ -36,6 +36,11 @@ class SipCredentials {
   virtual common::Status upsert(const SipCredential& credential) = 0;
   virtual common::Result<std::optional<SipCredential>> find(std::string_view domain,
                                                             std::string_view username) = 0;
+  // As find(), but only a credential of the domain's owner (SipDomainOwners): the owning
+  // account's, or the operator's own (no account) on an operator's name; never one on a name
+  // nobody owns. What the edge authenticates with.
+  virtual common::Result<std::optional<SipCredential>> findOwned(std::string_view domain,
+                                                                 std::string_view username) = 0;
   virtual common::Result<bool> remove(std::string_view domain, std::string_view username) = 0;
   // The credentials of one domain, by username.
   virtual common::Result<std::vector<SipCredential>> list(std::string_view domain) = 0;

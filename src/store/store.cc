@@ -25,6 +25,7 @@ common::Result<std::unique_ptr<Store>> Store::open(const std::string& url, Store
   s->registrations_ = internal::makeSqlRegistrations(*s->db_);
   s->sip_credentials_ = internal::makeSqlSipCredentials(*s->db_);
   s->sip_domains_ = internal::makeSqlSipDomains(*s->db_);
+  s->sip_domain_owners_ = internal::makeSqlSipDomainOwners(*s->db_);
   s->sip_trunks_ = internal::makeSqlSipTrunks(*s->db_);
   s->sip_blocks_ = internal::makeSqlSipBlocks(*s->db_);
   s->accounts_ = internal::makeSqlAccounts(*s->db_);

@@ -29,6 +29,7 @@
 #include "store/sip_auth_lists.h"
 #include "store/sip_blocks.h"
 #include "store/sip_credentials.h"
+#include "store/sip_domain_owners.h"
 #include "store/sip_domains.h"
 #include "store/sip_trunks.h"
 
@@ -53,6 +54,7 @@ class Store {
   Registrations& registrations() { return *registrations_; }
   SipCredentials& sipCredentials() { return *sip_credentials_; }
   SipDomains& sipDomains() { return *sip_domains_; }
+  SipDomainOwners& sipDomainOwners() { return *sip_domain_owners_; }
   SipTrunks& sipTrunks() { return *sip_trunks_; }
   SipBlocks& sipBlocks() { return *sip_blocks_; }
   Accounts& accounts() { return *accounts_; }
@@ -76,6 +78,7 @@ class Store {
   std::unique_ptr<Registrations> registrations_;
   std::unique_ptr<SipCredentials> sip_credentials_;
   std::unique_ptr<SipDomains> sip_domains_;
+  std::unique_ptr<SipDomainOwners> sip_domain_owners_;
   std::unique_ptr<SipTrunks> sip_trunks_;
   std::unique_ptr<SipBlocks> sip_blocks_;
   std::unique_ptr<Accounts> accounts_;

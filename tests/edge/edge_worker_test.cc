@@ -402,6 +402,7 @@ TEST_F(StatelessTest, CallsOfOurUsersAreAuthenticatedAndTheirRetransmissionsPass
   c.username = "alice";
   c.ha1_sha256 = sip::computeHa1(sip::DigestAlgorithm::kSha256, "alice", "example.com", "pw");
   ASSERT_TRUE(db_->sipCredentials().upsert(c));
+  ASSERT_TRUE(db_->sipDomainOwners().claim("example.com", std::nullopt, "config", 1));
   shared_->mutableOptions().auth_calls = true;
   shared_->mutableOptions().self.domains = {"example.com"};
   useStatelessRoute();

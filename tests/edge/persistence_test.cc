@@ -101,6 +101,7 @@ TEST_F(EdgeStoreTest, CredentialsAreCached) {
   c.ha1_md5 = sip::computeHa1(sip::DigestAlgorithm::kMd5, "alice", "example.com", "pw");
   c.ha1_sha256 = sip::computeHa1(sip::DigestAlgorithm::kSha256, "alice", "example.com", "pw");
   ASSERT_TRUE(db_->sipCredentials().upsert(c));
+  ASSERT_TRUE(db_->sipDomainOwners().claim("example.com", std::nullopt, "admin", 1));
   edge::EdgeStore es(*db_, pool_);
   for (int i = 0; i < 3; ++i) {
     std::promise<common::Result<std::optional<edge::Ha1>>> got;
@@ -120,6 +121,40 @@ TEST_F(EdgeStoreTest, CredentialsAreCached) {
   auto u = unknown.get_future().get();
   ASSERT_TRUE(u.has_value());
   EXPECT_FALSE(u->has_value());
+}
+
+// Issue 23, finding 1: a row on a name that is not its account's (an account's credential on
+// the operator's domain, as an older version let the API derive) is no user at all.
+TEST_F(EdgeStoreTest, OnlyTheDomainOwnersCredentialsAreFound) {
+  auto put = [&](const char* domain, const char* user, std::optional<std::string> account) {
+    store::SipCredential c;
+    c.domain = domain;
+    c.username = user;
+    c.ha1_md5 = sip::computeHa1(sip::DigestAlgorithm::kMd5, user, domain, "pw");
+    c.account_sid = std::move(account);
+    ASSERT_TRUE(db_->sipCredentials().upsert(c));
+  };
+  put("op.example.com", "alice", std::nullopt);
+  put("op.example.com", "eve", "ACsquatter");
+  put("b.example.com", "bob", "ACb");
+  put("b.example.com", "eve", "ACsquatter");
+  put("nobody.example.com", "carol", std::nullopt);
+  ASSERT_TRUE(db_->sipDomainOwners().claim("op.example.com", std::nullopt, "config", 1));
+  ASSERT_TRUE(db_->sipDomainOwners().claim("b.example.com", "ACb", "admin", 1));
+  edge::EdgeStore es(*db_, pool_);
+  auto found = [&](const char* domain, const char* user) {
+    std::promise<common::Result<std::optional<edge::Ha1>>> got;
+    es.findHa1(domain, user, inlineBack,
+               [&](common::Result<std::optional<edge::Ha1>> r) { got.set_value(std::move(r)); });
+    auto r = got.get_future().get();
+    EXPECT_TRUE(r.has_value());
+    return r.has_value() && r->has_value();
+  };
+  EXPECT_TRUE(found("op.example.com", "alice"));
+  EXPECT_FALSE(found("op.example.com", "eve"));
+  EXPECT_TRUE(found("b.example.com", "bob"));
+  EXPECT_FALSE(found("b.example.com", "eve"));
+  EXPECT_FALSE(found("nobody.example.com", "carol"));  // a name nobody owns: nobody passes
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 // The repositories written once in SQL over Database, for both backends. Store wires them.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "store/accounts.h"
 #include "store/api_access.h"
@@ -15,6 +19,7 @@
 #include "store/sip_auth_lists.h"
 #include "store/sip_blocks.h"
 #include "store/sip_credentials.h"
+#include "store/sip_domain_owners.h"
 #include "store/sip_domains.h"
 #include "store/sip_trunks.h"
 
@@ -23,6 +28,7 @@ namespace store::internal {
 std::unique_ptr<Registrations> makeSqlRegistrations(Database& db);
 std::unique_ptr<SipCredentials> makeSqlSipCredentials(Database& db);
 std::unique_ptr<SipDomains> makeSqlSipDomains(Database& db);
+std::unique_ptr<SipDomainOwners> makeSqlSipDomainOwners(Database& db);
 std::unique_ptr<SipTrunks> makeSqlSipTrunks(Database& db);
 std::unique_ptr<SipBlocks> makeSqlSipBlocks(Database& db);
 std::unique_ptr<Accounts> makeSqlAccounts(Database& db);
@@ -41,6 +47,14 @@ common::Status checkPage(int64_t offset, int64_t limit);
 // naming a parent row that does not exist): lets an insert skip the read of the parent and
 // still say which parent is missing.
 bool isForeignKeyViolation(const common::Error& error);
+
+// Claims the (lower-case) name for `account_sid` (nullopt: the operator) in `tx` unless it has
+// an owner; says whether it is the claimant's now.
+common::Result<ClaimOutcome> claimSipDomain(Tx& tx, const std::string& domain,
+                                            const std::optional<std::string>& account_sid,
+                                            std::string_view claimed_by, int64_t now);
+// Ends an "api" claim once no SIP Domain and no credential is left on the name.
+common::Status releaseApiClaim(Tx& tx, const std::string& domain);
 
 // ASCII lower-case copy (host names, domains, hex).
 std::string asciiLower(std::string_view s);

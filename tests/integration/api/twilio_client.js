@@ -311,7 +311,8 @@ check('sip domains: create (201, SD, lower-cased), fetch, list, update, unique n
   // Unique across accounts, whatever the case; host names only; unknown parameters refused.
   const other = clientFor(env('OTHER_SID'), env('OTHER_TOKEN'));
   const taken = await rejects(other.sip.domains.create({ domainName: name.toUpperCase() }), 400);
-  assert.match(taken.message, /already in use/);
+  assert.match(taken.message, /is not available/);
+  assert.strictEqual(taken.code, 21231);
   await rejects(client.sip.domains.create({ domainName: 'not a host!' }), 400);
   await rejects(client.sip.domains.create({ domainName: '10.1.2.3' }), 400);
   const noName = await raw('POST', sipPath('Domains.json'), { body: 'FriendlyName=no%20name' });
