@@ -596,7 +596,8 @@ TEST_P(MessagesTest, Migration9UpgradesAVersion8Database) {
   auto s = openStore();
   ASSERT_TRUE(s);
   EXPECT_EQ(s->migrations().from_version, 8);
-  EXPECT_EQ(s->migrations().applied, std::vector<int>{9});
+  ASSERT_FALSE(s->migrations().applied.empty());
+  EXPECT_EQ(s->migrations().applied.front(), 9);  // then the later ones
   auto number = s->phoneNumbers().findByNumber("+14155550100");
   ASSERT_TRUE(number) << number.error().reason;
   ASSERT_TRUE(*number);
