@@ -1,10 +1,8 @@
 #include "api/access_control.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 
+#include "common/log.h"
 #include "common/strings.h"
 
 namespace api {
@@ -121,19 +119,7 @@ bool ranksAtLeast(std::string_view role, std::string_view target) {
 
 Authenticator::Authenticator(store::Accounts& accounts, store::ApiAccess& access,
                              const MasterKey& key, Options options)
-    : accounts_(accounts),
-      access_(access),
-      key_(key),
-      options_(options),
-      process_secret_(newToken()) {}
-
-std::string Authenticator::verifier(std::string_view secret) const {
-  unsigned char out[32];
-  unsigned int n = sizeof out;
-  HMAC(EVP_sha256(), process_secret_.data(), int(process_secret_.size()),
-       reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), out, &n);
-  return std::string(reinterpret_cast<char*>(out), n);
-}
+    : accounts_(accounts), access_(access), key_(key), options_(options), hasher_(key) {}
 
 common::Result<std::optional<Authenticator::CachedAccount>> Authenticator::account(
     std::string_view sid) {
@@ -185,33 +171,77 @@ AuthOutcome Authenticator::authenticate(std::string_view authorization, Caller* 
     return AuthOutcome::kOk;
   }
   if (!store::isSid(user, "SK")) return AuthOutcome::kBadCredentials;
-  const auto now = std::chrono::steady_clock::now();
-  const std::string v = verifier(password);
-  std::optional<store::ApiKey> key;
-  {
-    std::lock_guard lock(mu_);
-    auto it = key_cache_.find(user);
-    if (it != key_cache_.end() && it->second.until > now) {
-      if (!constantTimeEquals(it->second.verifier, v)) return AuthOutcome::kBadCredentials;
-      key = it->second.key;
-    }
-  }
-  if (!key) {
-    auto found = access_.findKey(user);
-    if (!found) return AuthOutcome::kUnavailable;
-    if (!*found || !verifySecret(password, (*found)->secret_hash))
-      return AuthOutcome::kBadCredentials;
-    key = **found;
-    std::lock_guard lock(mu_);
-    if (key_cache_.size() > 100000) key_cache_.clear();
-    key_cache_[user] = {*key, v, now + options_.cache_ttl};
-  }
-  auto acc = account(key->account_sid);
+  auto key = keyRow(user);
+  if (!key) return AuthOutcome::kUnavailable;
+  if (!*key || !keySecretMatches(**key, password)) return AuthOutcome::kBadCredentials;
+  const store::ApiKey& k = **key;
+  auto acc = account(k.account_sid);
   if (!acc) return AuthOutcome::kUnavailable;
   if (!*acc) return AuthOutcome::kBadCredentials;
   if (!(*acc)->active) return AuthOutcome::kInactive;
-  *caller = {key->account_sid, key->sid, key->user_sid, key->role};
+  *caller = {k.account_sid, k.sid, k.user_sid, k.role};
   return AuthOutcome::kOk;
+}
+
+common::Result<std::optional<store::ApiKey>> Authenticator::keyRow(const std::string& sid) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = key_cache_.find(sid);
+    if (it != key_cache_.end() && it->second.until > now) return it->second.key;
+  }
+  // Found or not, the row is kept: wrong secrets for a known SID (or any secret for an
+  // unknown one) repeated within cache_ttl cost no database read.
+  auto found = access_.findKey(sid);
+  if (!found) return found.error();
+  std::lock_guard lock(mu_);
+  if (key_cache_.size() > 100000) {  // bounded; refills on demand
+    std::erase_if(key_cache_, [&](const auto& kv) { return kv.second.until <= now; });
+    if (key_cache_.size() > 100000) key_cache_.clear();
+  }
+  key_cache_[sid] = {*found, now + options_.cache_ttl};
+  return std::move(*found);
+}
+
+bool Authenticator::keySecretMatches(const store::ApiKey& key, std::string_view secret) {
+  if (!isSlowHash(key.secret_hash)) return hasher_.verify(secret, key.secret_hash);
+  if (!takeLegacyCheck(key.sid)) return false;
+  if (!verifySecret(secret, key.secret_hash)) return false;
+  rehash(key, secret);
+  return true;
+}
+
+bool Authenticator::takeLegacyCheck(const std::string& sid) {
+  const auto now = std::chrono::steady_clock::now();
+  const double rate = std::max(1u, options_.legacy_checks_per_second);
+  std::lock_guard lock(mu_);
+  // One entry per legacy key that exists (only they get here): bounded by the store.
+  auto [it, fresh] = legacy_budgets_.try_emplace(sid, Budget{rate, now});
+  Budget& b = it->second;
+  if (!fresh) {
+    b.tokens = std::min(rate, b.tokens + rate * std::chrono::duration<double>(now - b.at).count());
+    b.at = now;
+  }
+  if (b.tokens < 1) {
+    ++legacy_refused_;
+    return false;
+  }
+  b.tokens -= 1;
+  return true;
+}
+
+void Authenticator::rehash(const store::ApiKey& key, std::string_view secret) {
+  store::ApiKey upgraded = key;
+  upgraded.secret_hash = hasher_.hash(secret);
+  // Another node may have done it first: the hash is the same (same master key), and a failed
+  // write only means the next cache refill pays one more budgeted check.
+  if (auto r = access_.replaceKeyHash(key.sid, key.secret_hash, upgraded.secret_hash); !r)
+    SB_LOG(kWarn, "api: key " + key.sid + " not re-hashed: " + r.error().reason);
+  std::lock_guard lock(mu_);
+  auto it = key_cache_.find(key.sid);
+  if (it != key_cache_.end() && it->second.key && it->second.key->secret_hash == key.secret_hash)
+    it->second.key = std::move(upgraded);
+  legacy_budgets_.erase(key.sid);
 }
 
 common::Result<std::optional<store::Account>> Authenticator::reachable(const Caller& caller,
@@ -255,6 +285,11 @@ void Authenticator::invalidate(std::string_view sid) {
 uint64_t Authenticator::failures() const {
   std::lock_guard lock(mu_);
   return failure_count_;
+}
+
+uint64_t Authenticator::legacyChecksRefused() const {
+  std::lock_guard lock(mu_);
+  return legacy_refused_;
 }
 
 }  // namespace api

@@ -4,9 +4,16 @@
 // reach its subaccounts.
 //
 // Roles grant permissions through one table (permissionsOf, builtinRoles); a permission no role
-// grants is denied. Verified credentials are cached for a few seconds, so a busy client costs one
-// hash comparison per request, not a database read or a slow hash; a suspension or a deleted key
-// takes effect within cache_ttl on every node.
+// grants is denied. Accounts and key rows (found or not) are cached for a few seconds, so a
+// request costs one keyed hash and a comparison, not a database read, whatever the secret it
+// presents; a suspension or a deleted key takes effect within cache_ttl on every node.
+//
+// Keys made by earlier versions carry a PBKDF2 hash (~20 ms of CPU to check). Such a check is
+// budgeted per key (`legacy_checks_per_second`, token bucket): past the budget the attempt is
+// refused without hashing, so a flood of wrong secrets for a known SID cannot hold the HTTP
+// threads; the right secret presented then is refused too (nothing tells it apart without the
+// hash) until the budget refills. On its first success the key is re-hashed (KeyHasher) in
+// the store and never costs a slow check again.
 //
 // Repeated failures from one address are slowed down: after `free_failures` within
 // `failure_window`, each further failed attempt is answered only after a delay that doubles
@@ -103,6 +110,8 @@ class Authenticator {
     std::chrono::seconds failure_window{300};
     std::chrono::milliseconds first_delay{250};
     std::chrono::milliseconds max_delay{5000};
+    // Slow checks of a legacy key hash per key per second, and the burst.
+    unsigned legacy_checks_per_second = 4;
   };
   Authenticator(store::Accounts& accounts, store::ApiAccess& access, const MasterKey& key,
                 Options options);
@@ -122,6 +131,8 @@ class Authenticator {
   void invalidate(std::string_view sid);
 
   uint64_t failures() const;
+  // Attempts on a legacy key refused unchecked because its budget was spent.
+  uint64_t legacyChecksRefused() const;
 
  private:
   struct CachedAccount {
@@ -132,9 +143,12 @@ class Authenticator {
     std::chrono::steady_clock::time_point until;
   };
   struct CachedKey {
-    store::ApiKey key;
-    std::string verifier;  // HMAC-SHA256(process secret, key secret)
+    std::optional<store::ApiKey> key;  // nullopt: no such key
     std::chrono::steady_clock::time_point until;
+  };
+  struct Budget {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point at;
   };
   struct Failures {
     unsigned count = 0;
@@ -142,18 +156,23 @@ class Authenticator {
   };
 
   common::Result<std::optional<CachedAccount>> account(std::string_view sid);
-  std::string verifier(std::string_view secret) const;
+  common::Result<std::optional<store::ApiKey>> keyRow(const std::string& sid);
+  bool keySecretMatches(const store::ApiKey& key, std::string_view secret);
+  bool takeLegacyCheck(const std::string& sid);
+  void rehash(const store::ApiKey& key, std::string_view secret);
 
   store::Accounts& accounts_;
   store::ApiAccess& access_;
   const MasterKey& key_;
   const Options options_;
-  std::string process_secret_;
+  const KeyHasher hasher_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, CachedAccount> account_cache_;
   std::unordered_map<std::string, CachedKey> key_cache_;
+  std::unordered_map<std::string, Budget> legacy_budgets_;  // by key SID
   std::unordered_map<std::string, Failures> failures_;
   uint64_t failure_count_ = 0;
+  uint64_t legacy_refused_ = 0;
 };
 
 }  // namespace api

@@ -5,7 +5,10 @@
 namespace api {
 
 AuditTrail::AuditTrail(store::AuditLog& log, Options options)
-    : log_(log), options_(options), thread_([this] { run(); }) {}
+    : log_(log),
+      options_(options),
+      failures_(options.failure_window, options.max_failure_rows),
+      thread_([this] { run(); }) {}
 
 AuditTrail::~AuditTrail() {
   stop();
@@ -21,6 +24,16 @@ void AuditTrail::record(store::AuditEntry entry) {
   // The writer is behind (or gone): this request pays for its own entry.
   std::vector<store::AuditEntry> one{std::move(entry)};
   writeBatch(one);
+}
+
+void AuditTrail::recordFailure(store::AuditEntry entry) {
+  std::unique_lock lock(mu_);
+  if (!stopping_) {
+    failures_.add(std::move(entry), FailureDigest::Clock::now());
+    return;
+  }
+  lock.unlock();
+  record(std::move(entry));  // written on its own, as any entry after stop()
 }
 
 bool AuditTrail::writeBatch(std::vector<store::AuditEntry>& batch) {
@@ -46,6 +59,9 @@ void AuditTrail::run() {
     const uint64_t gen = generation_;
     const bool last = stopping_;
     batch.swap(queue_);
+    // A flush or the last round takes the failure rows still counting too.
+    for (auto& row : failures_.take(FailureDigest::Clock::now(), last || gen != done_generation_))
+      batch.push_back(std::move(row));
     lock.unlock();
     writeBatch(batch);
     batch.clear();

@@ -95,7 +95,7 @@ common::Result<std::pair<store::User, NewKey>> Provisioning::createUser(
 
 NewKey Provisioning::makeKey(std::string_view account_sid, std::string_view friendly_name,
                              std::string_view role, const std::optional<std::string>& user_sid,
-                             int64_t now) {
+                             int64_t now) const {
   NewKey out;
   store::ApiKey& k = out.key;
   k.sid = common::newSid("SK");
@@ -105,7 +105,7 @@ NewKey Provisioning::makeKey(std::string_view account_sid, std::string_view frie
   k.user_sid = user_sid;
   k.created_at = k.updated_at = now;
   out.secret = newToken();
-  k.secret_hash = hashSecret(out.secret);
+  k.secret_hash = KeyHasher(key_).hash(out.secret);
   return out;
 }
 

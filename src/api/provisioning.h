@@ -1,7 +1,7 @@
 // Creating accounts, users and keys: the steps the REST API and `switchboard admin` share, so
 // a token is generated, sealed and stored the same way whoever asks. The clear token or
-// secret is returned once, to be shown to whoever asked; only its sealed form or slow hash
-// is stored.
+// secret is returned once, to be shown to whoever asked; only its sealed form or keyed hash
+// (KeyHasher) is stored.
 //
 //   api::Provisioning p(store, master_key);
 //   auto acc = p.createAccount("Acme", std::nullopt, now);  // acc->auth_token is clear
@@ -67,9 +67,9 @@ class Provisioning {
                                    const std::optional<std::string>& user_sid, int64_t now);
 
  private:
-  static NewKey makeKey(std::string_view account_sid, std::string_view friendly_name,
-                        std::string_view role, const std::optional<std::string>& user_sid,
-                        int64_t now);
+  NewKey makeKey(std::string_view account_sid, std::string_view friendly_name,
+                 std::string_view role, const std::optional<std::string>& user_sid,
+                 int64_t now) const;
 
   store::Store& store_;
   const MasterKey& key_;

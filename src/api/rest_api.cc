@@ -484,6 +484,7 @@ HttpReply RestApi::Impl::auditEvents(Ctx& c) {
                      items.key("path").string(e.path);
                      items.key("status").integer(e.status);
                      items.key("source").string(e.source);
+                     items.key("count").integer(e.count);
                      items.endObject();
                    });
 }
@@ -577,8 +578,9 @@ HttpReply RestApi::handle(HttpRequest& req) {
   ++api.requests;
   const auto at = std::chrono::system_clock::now();
   std::string_view path = req.path();
-  Ctx c{req, {}, {}, {}, {}, api.now(), api.options.roles};
+  Ctx c{req, {}, {}, {}, {}, api.now(), api.options.roles, &api.options.webhook_targets};
 
+  bool auth_failed = false;  // coalesced in the log (AuditTrail::recordFailure)
   auto finish = [&](HttpReply reply) {
     if (reply.status >= 500)
       ++api.server_errors;
@@ -593,7 +595,10 @@ HttpReply RestApi::handle(HttpRequest& req) {
     e.path = std::string(path.substr(0, 2048));
     e.status = reply.status;
     e.source = req.peer;
-    api.audit.record(std::move(e));
+    if (auth_failed)
+      api.audit.recordFailure(std::move(e));
+    else
+      api.audit.record(std::move(e));
     return reply;
   };
 
@@ -607,10 +612,12 @@ HttpReply RestApi::handle(HttpRequest& req) {
       return finish(errorReply(503, 20503, "Service temporarily unavailable; try again"));
     case AuthOutcome::kInactive:
       attributeFailure(c);
+      auth_failed = true;
       return finish(errorReply(401, 20005, "The account is not active"));
     case AuthOutcome::kMissing:
     case AuthOutcome::kBadCredentials: {
       attributeFailure(c);
+      auth_failed = true;
       HttpReply r = errorReply(401, 20003, "Authenticate");
       r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Switchboard\"");
       r.delay = api.auth.failed(req.peer);

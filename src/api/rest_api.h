@@ -23,6 +23,7 @@
 #include "api/audit_trail.h"
 #include "api/http_server.h"
 #include "api/provisioning.h"
+#include "api/webhook_target_policy.h"
 #include "store/store.h"
 
 namespace messaging {
@@ -41,6 +42,9 @@ class RestApi {
     messaging::Service* messaging = nullptr;
     // Empty: the product's roles (builtinRoles). Tests pass other tables (see RoleTable).
     RoleTable roles;
+    // Webhook URLs (VoiceUrl, SmsUrl, StatusCallback ...) whose host is a literal address or a
+    // name this refuses get 400 (webhooks.allow).
+    WebhookTargetPolicy webhook_targets;
   };
   RestApi(store::Store& store, const MasterKey& key, Options options);
   ~RestApi();

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@ constexpr size_t kNonceBytes = 12;
 constexpr size_t kTagBytes = 16;
 constexpr std::string_view kSealedPrefix = "v1:";
 constexpr std::string_view kHashScheme = "pbkdf2-sha256";
+constexpr std::string_view kKeyedScheme = "hmac-sha256$";
+constexpr std::string_view kVerifierPurpose = "api-key-verifier";
 
 void randomBytes(unsigned char* out, size_t n) {
   // RAND_bytes fails only when the OS generator is unusable; nothing secret may be made then.
@@ -56,6 +59,16 @@ const unsigned char* bytes(std::string_view s) {
 
 namespace {
 std::atomic<uint64_t> constant_time_comparisons{0};
+std::atomic<uint64_t> slow_hashes{0};
+
+std::array<unsigned char, 32> hmacSha256(const unsigned char* key, size_t key_size,
+                                         std::string_view data) {
+  std::array<unsigned char, 32> out{};
+  unsigned int n = out.size();
+  if (!HMAC(EVP_sha256(), key, int(key_size), bytes(data), data.size(), out.data(), &n))
+    std::abort();  // only out of memory gets here
+  return out;
+}
 }  // namespace
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {
@@ -167,6 +180,34 @@ common::Result<std::string> MasterKey::open(std::string_view sealed,
   return plain;
 }
 
+std::array<unsigned char, 32> MasterKey::derive(std::string_view purpose) const {
+  return hmacSha256(key_.data(), key_.size(), purpose);
+}
+
+KeyHasher::KeyHasher(const MasterKey& key) : subkey_(key.derive(kVerifierPurpose)) {}
+
+std::string KeyHasher::hash(std::string_view secret) const {
+  auto mac = hmacSha256(subkey_.data(), subkey_.size(), secret);
+  return std::string(kKeyedScheme) +
+         base64Encode({reinterpret_cast<const char*>(mac.data()), mac.size()});
+}
+
+bool KeyHasher::verify(std::string_view secret, std::string_view hash) const {
+  // The stored value is not secret from its own holder; what must not leak is how much of a
+  // guess matched, so the comparison is constant-time and the lengths are fixed.
+  if (hash.substr(0, kKeyedScheme.size()) != kKeyedScheme) return false;
+  return constantTimeEquals(this->hash(secret), hash);
+}
+
+bool isSlowHash(std::string_view hash) {
+  return hash.size() > kHashScheme.size() && hash.substr(0, kHashScheme.size()) == kHashScheme &&
+         hash[kHashScheme.size()] == '$';
+}
+
+uint64_t slowHashesRun() {
+  return slow_hashes.load(std::memory_order_relaxed);
+}
+
 std::string hashSecret(std::string_view secret, uint32_t iterations) {
   unsigned char salt[16];
   randomBytes(salt, sizeof salt);
@@ -194,6 +235,7 @@ bool verifySecret(std::string_view secret, std::string_view hash) {
       want->empty() || want->size() > 64)
     return false;
   unsigned char got[64];
+  slow_hashes.fetch_add(1, std::memory_order_relaxed);
   if (PKCS5_PBKDF2_HMAC(secret.data(), int(secret.size()), bytes(*salt), int(salt->size()),
                         int(*iterations), EVP_sha256(), int(want->size()), got) != 1)
     return false;

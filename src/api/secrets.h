@@ -1,12 +1,13 @@
 // The API's secrets: the master key that seals what must be read back (auth tokens, which
-// sign webhooks), slow hashes for what only has to be checked (API key secrets), and the
+// sign webhooks), keyed hashes for what only has to be checked (API key secrets), and the
 // random tokens themselves (SIDs: common/ids.h).
 //
 //   auto key = api::MasterKey::load(cfg.getString("api.master_key").value(), data_dir);
 //   std::string sealed = key->seal(token, account_sid);     // stored
 //   auto token2 = key->open(sealed, account_sid);           // == token
-//   std::string h = api::hashSecret(secret);                // stored
-//   bool ok = api::verifySecret(secret, h);
+//   api::KeyHasher hasher(*key);
+//   std::string h = hasher.hash(secret);                    // stored
+//   bool ok = hasher.verify(secret, h);
 #pragma once
 
 #include <array>
@@ -34,15 +35,40 @@ class MasterKey {
   // kInvalidArgument when the text is not a sealed value or was sealed under another key or
   // associated data.
   common::Result<std::string> open(std::string_view sealed, std::string_view associated) const;
+  // A subkey for one purpose, HMAC-SHA256(master key, purpose): a key that signs or hashes
+  // never doubles as the one that seals.
+  std::array<unsigned char, 32> derive(std::string_view purpose) const;
 
  private:
   std::array<unsigned char, 32> key_{};
 };
 
-// PBKDF2-HMAC-SHA256 with a random salt: "pbkdf2-sha256$ITERATIONS$SALT_B64$HASH_B64".
+// API key secrets are 128 random bits, so a keyed hash is as strong as any stretching and
+// costs a microsecond, not 20 ms of a thread an unauthenticated caller could keep busy:
+// "hmac-sha256$" + base64(HMAC-SHA256(subkey, secret)), the subkey derived from the master
+// key ("api-key-verifier"). A copy of the store without the master key cannot check a guess.
+class KeyHasher {
+ public:
+  explicit KeyHasher(const MasterKey& key);
+  std::string hash(std::string_view secret) const;
+  // Constant-time; false for a malformed hash or one of another scheme.
+  bool verify(std::string_view secret, std::string_view hash) const;
+
+ private:
+  std::array<unsigned char, 32> subkey_;
+};
+
+// Legacy: how earlier versions stored key secrets, PBKDF2-HMAC-SHA256 with a random salt,
+// "pbkdf2-sha256$ITERATIONS$SALT_B64$HASH_B64". Still verified (and then replaced by a
+// KeyHasher hash); no longer made for keys.
 std::string hashSecret(std::string_view secret, uint32_t iterations = 100000);
 // Constant-time comparison; false for a malformed hash.
 bool verifySecret(std::string_view secret, std::string_view hash);
+// A hash made by hashSecret (whose check is slow and so must be budgeted).
+bool isSlowHash(std::string_view hash);
+// How many PBKDF2 verifications verifySecret has run in this process: lets a test assert that
+// a refused attempt did not pay for one.
+uint64_t slowHashesRun();
 
 // 32 lower-case hex digits (an auth token or key secret: 128 random bits).
 std::string newToken();

@@ -221,7 +221,14 @@ struct WebhookClientCore {
   std::mutex rng_mu;
   std::minstd_rand rng{std::random_device{}()};
 
-  std::atomic<uint64_t> sent{0}, succeeded{0}, failed{0}, retried{0}, rejected{0}, invalid{0};
+  // Logs a refused delivery at most once per host per minute.
+  void logRefusal(const std::string& host, const std::string& label, const std::string& why);
+
+  std::atomic<uint64_t> sent{0}, succeeded{0}, failed{0}, retried{0}, rejected{0}, invalid{0},
+      refused{0};
+
+  std::mutex refusal_log_mu;
+  std::unordered_map<std::string, Clock::time_point> refusal_logged;  // host -> last line
 };
 
 }  // namespace internal
@@ -277,12 +284,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     deadline_ = now + core_.opts.request_timeout;
     arm(Phase::kConnecting, std::min(deadline_, now + core_.opts.connect_timeout));
 
+    if (isCloudMetadataName(url_.host)) return refused(url_.host + " is a cloud metadata service");
     if (url_.ip_literal) {
       error_code ec;
       auto address = asio::ip::make_address(url_.host, ec);  // checked by parseWebhookUrl
+      if (auto why = core_.opts.targets.refusal(address)) return refused(*why);
       connect(a, std::vector<tcp::endpoint>{tcp::endpoint(address, url_.port)});
       return;
     }
+    // Names, and the numeric forms getaddrinfo reads without DNS (2130706433, 0x7f.1).
     a->resolver.async_resolve(
         url_.host, std::to_string(url_.port), tcp::resolver::numeric_service,
         [self = shared_from_this(), a](const error_code& ec, tcp::resolver::results_type results) {
@@ -290,8 +300,35 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
           if (ec)
             return self->attemptFailed("cannot resolve " + self->url_.host + ": " + ec.message(),
                                        true);
-          self->connect(a, results);
+          // Each address, on each attempt: what the name resolves to now is what is called.
+          std::vector<tcp::endpoint> admitted;
+          std::string first_refusal;
+          for (const auto& entry : results) {
+            auto why = self->core_.opts.targets.refusal(entry.endpoint().address());
+            if (!why) {
+              admitted.push_back(entry.endpoint());
+            } else if (first_refusal.empty()) {
+              first_refusal = self->url_.host + " resolves to " + *why;
+            }
+          }
+          if (admitted.empty()) return self->refused(first_refusal);
+          self->connect(a, admitted);
         });
+  }
+
+  // No address the policy admits: the delivery fails at once, without retries (the next
+  // attempt would resolve the same name under the same policy).
+  void refused(const std::string& why) {
+    core_.refused.fetch_add(1, std::memory_order_relaxed);
+    --attempts_;  // nothing went on the wire
+    // The origin only: a GET's query carries the message (From, To, Body).
+    core_.logRefusal(url_.host,
+                     std::string(request_.method_string()) + (url_.tls ? " https://" : " http://") +
+                         url_.host_header,
+                     why);
+    attemptFailed("address refused: " + why +
+                      "; webhooks go to public addresses only unless webhooks.allow admits it",
+                  false);
   }
 
   template <typename Endpoints>
@@ -577,6 +614,25 @@ void WebhookClientCore::ended(uint64_t id, bool ok) {
   if (pending.empty()) idle.notify_all();
 }
 
+void WebhookClientCore::logRefusal(const std::string& host, const std::string& label,
+                                   const std::string& why) {
+  const auto now = Clock::now();
+  {
+    std::lock_guard lock(refusal_log_mu);
+    auto [it, fresh] = refusal_logged.try_emplace(host, now);
+    if (!fresh) {
+      if (now - it->second < std::chrono::minutes(1)) return;
+      it->second = now;
+    }
+    if (refusal_logged.size() > 4096) {  // many hosts: forget the quiet ones
+      std::erase_if(refusal_logged,
+                    [&](const auto& e) { return now - e.second >= std::chrono::minutes(1); });
+    }
+  }
+  SB_LOG(kWarn, "webhook: " + label + " refused: " + why +
+                    " (webhooks.allow admits it; logged once a minute per host)");
+}
+
 std::chrono::milliseconds WebhookClientCore::backoff(int failed_attempts) {
   const int64_t cap = std::max<int64_t>(opts.max_backoff.count(), 0);
   int64_t ceiling = std::min<int64_t>(std::max<int64_t>(opts.first_backoff.count(), 0), cap);
@@ -729,6 +785,7 @@ WebhookClient::Stats WebhookClient::stats() const {
   s.retried = c.retried.load(std::memory_order_relaxed);
   s.rejected = c.rejected.load(std::memory_order_relaxed);
   s.invalid = c.invalid.load(std::memory_order_relaxed);
+  s.refused = c.refused.load(std::memory_order_relaxed);
   std::lock_guard lock(c.mu);
   s.pending = c.pending.size();
   return s;

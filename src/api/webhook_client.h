@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "api/webhook_signature.h"
+#include "api/webhook_target_policy.h"
 #include "common/result.h"
 
 namespace api {
@@ -81,7 +82,10 @@ struct WebhookUrl {
 common::Result<WebhookUrl> parseWebhookUrl(std::string_view url);
 
 // One HTTP/1.1 connection per request (Connection: close), over TLS for https with SNI and
-// peer verification (chain and host name) on by default. The client owns its io_context and
+// peer verification (chain and host name) on by default. Every attempt checks the host, then
+// each address it resolves to, against the target policy before connecting (so DNS
+// rebinding, localhost and numeric hosts such as 2130706433 are covered); redirects are not
+// followed. The client owns its io_context and
 // threads; send() only queues, so it is safe from any thread, SIP workers included.
 class WebhookClient final : public WebhookSender {
  public:
@@ -100,6 +104,8 @@ class WebhookClient final : public WebhookSender {
     bool verify_peer = true;              // false: any certificate is accepted
     std::string user_agent = "Switchboard/0.1";
     size_t max_pending = 10000;  // requests queued or in flight (at least 1)
+    // Where requests may go (webhooks.allow); the default refuses every non-public address.
+    WebhookTargetPolicy targets;
   };
 
   struct Stats {
@@ -110,6 +116,8 @@ class WebhookClient final : public WebhookSender {
     uint64_t rejected = 0;   // refused: queue full, client stopping, TLS unavailable
     uint64_t invalid = 0;    // refused: bad URL, method or header
     uint64_t pending = 0;    // accepted and not yet ended
+    // Of `failed`: no address the target policy admits (webhooks.allow), nothing sent.
+    uint64_t refused = 0;
   };
 
   // Starts the threads. When the TLS settings cannot be applied (e.g. ca_file unreadable)

@@ -3,10 +3,14 @@
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
 
 #include "api/provisioning.h"
 #include "api/secrets.h"
 #include "api/twilio_format.h"
+#include "api/webhook_client.h"
+#include "api/webhook_target_policy.h"
 #include "app/options.h"
 #include "common/config.h"
 #include "common/ids.h"
@@ -505,7 +509,10 @@ int smsTrunk(store::Store& db, const api::MasterKey& key, const ConfigOptions& o
   return usage(err, "unknown sms-trunk action '" + action + "'");
 }
 
-int number(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ostream& err) {
+// The operator is trusted: a local URL is stored, with a note when serve under this
+// configuration would refuse to deliver to it (webhooks.allow).
+int number(store::Store& db, const common::Config& cfg, const ConfigOptions& o, std::ostream& out,
+           std::ostream& err) {
   const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
   const std::string* acc = value(o, "--account");
   if (action == "add") {
@@ -520,6 +527,13 @@ int number(store::Store& db, const ConfigOptions& o, std::ostream& out, std::ost
       if (const std::string* url = value(o, flag)) {
         if (!api::isWebhookUrl(*url))
           return usage(err, std::string(flag) + " must be an http(s) URL");
+        auto policy = api::WebhookTargetPolicy::create(
+            cfg.getList("webhooks.allow")
+                .value_or(std::vector<std::string>{}));  // validated by Config
+        if (auto why =
+                policy ? policy->refusalForHost(api::parseWebhookUrl(*url)->host) : std::nullopt)
+          err << "switchboard admin: note: " << flag << " " << *url << " is stored, but " << *why
+              << ": serve refuses to deliver there unless webhooks.allow admits it\n";
         *field = *url;
       }
     }
@@ -601,7 +615,7 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (noun == "trunk") return trunk(**db, *o, out, err);
   if (noun == "route") return route(**db, *o, out, err);
   if (noun == "sip-block") return sipBlock(**db, *o, out, err);
-  if (noun == "number") return number(**db, *o, out, err);
+  if (noun == "number") return number(**db, *cfg, *o, out, err);
   if (noun == "account" || noun == "user" || noun == "sms-trunk") {
     auto key = api::MasterKey::load(cfg->masterKey(), cfg->dataDir());
     if (!key) {

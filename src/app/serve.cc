@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -92,6 +93,13 @@ int runServe(const std::vector<std::string>& args) {
   if (auto st = sms.start(); !st) return fail(st.error().reason);
   api::RestApi::Options ro;
   ro.messaging = &sms.service();
+  auto allow = cfg->getList("webhooks.allow");
+  if (!allow) return fail(allow.error().reason);
+  auto targets = api::WebhookTargetPolicy::create(*allow);
+  if (!targets) return fail("webhooks.allow: " + targets.error().reason);
+  ro.webhook_targets = std::move(*targets);
+  ro.auth.legacy_checks_per_second = unsigned(cfg->getInt("api.legacy_key_checks").value());
+  ro.audit.failure_window = std::chrono::seconds(cfg->getInt("api.audit_failure_window").value());
   api::RestApi rest(**store, *master_key, std::move(ro));
   const common::HttpConfig& hc = cfg->http();
   api::HttpServer::Options ho;

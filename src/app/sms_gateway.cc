@@ -17,8 +17,8 @@ namespace {
 // then on.
 class SignedWebhooks final : public messaging::Webhooks {
  public:
-  SignedWebhooks(store::Store& store, const api::MasterKey& key)
-      : store_(store), provisioning_(store, key), client_(api::WebhookClient::Options{}) {}
+  SignedWebhooks(store::Store& store, const api::MasterKey& key, api::WebhookTargetPolicy targets)
+      : store_(store), provisioning_(store, key), client_(clientOptions(std::move(targets))) {}
 
   void send(Request request, std::function<void(Reply)> done) override {
     api::WebhookRequest r;
@@ -36,6 +36,12 @@ class SignedWebhooks final : public messaging::Webhooks {
   api::WebhookClient::Stats stats() const { return client_.stats(); }
 
  private:
+  static api::WebhookClient::Options clientOptions(api::WebhookTargetPolicy targets) {
+    api::WebhookClient::Options o;
+    o.targets = std::move(targets);
+    return o;
+  }
+
   std::string token(const std::string& account_sid) {
     const auto now = std::chrono::steady_clock::now();
     {
@@ -66,8 +72,12 @@ class SignedWebhooks final : public messaging::Webhooks {
 
 struct SmsGateway::Impl {
   Impl(store::Store& s, const api::MasterKey& k, messaging::SipMessageSender* sip_sender,
-       messaging::ServiceOptions o)
-      : store(s), key(k), sip(sip_sender), webhooks(s, k), service(s, &webhooks, std::move(o)) {}
+       messaging::ServiceOptions o, api::WebhookTargetPolicy targets)
+      : store(s),
+        key(k),
+        sip(sip_sender),
+        webhooks(s, k, std::move(targets)),
+        service(s, &webhooks, std::move(o)) {}
   store::Store& store;
   const api::MasterKey& key;
   messaging::SipMessageSender* sip;
@@ -95,12 +105,20 @@ common::Result<std::unique_ptr<SmsGateway>> SmsGateway::create(const common::Con
                                "messaging.dlr_table " + *path + ": " + table.error().reason);
     o.dlr = std::move(*table);
   }
-  return std::unique_ptr<SmsGateway>(new SmsGateway(store, key, sip, std::move(o)));
+  auto allow = config.getList("webhooks.allow");
+  if (!allow) return allow.error();
+  auto targets = api::WebhookTargetPolicy::create(*allow);
+  if (!targets)
+    return common::makeError(common::ErrorCode::kInvalidArgument,
+                             "webhooks.allow: " + targets.error().reason);
+  return std::unique_ptr<SmsGateway>(
+      new SmsGateway(store, key, sip, std::move(o), std::move(*targets)));
 }
 
 SmsGateway::SmsGateway(store::Store& store, const api::MasterKey& key,
-                       messaging::SipMessageSender* sip, messaging::ServiceOptions options)
-    : impl_(std::make_unique<Impl>(store, key, sip, std::move(options))) {}
+                       messaging::SipMessageSender* sip, messaging::ServiceOptions options,
+                       api::WebhookTargetPolicy targets)
+    : impl_(std::make_unique<Impl>(store, key, sip, std::move(options), std::move(targets))) {}
 
 SmsGateway::~SmsGateway() {
   stop();
@@ -166,6 +184,12 @@ void SmsGateway::stop() {
                     std::to_string(s.inbound) + " inbound, " + std::to_string(s.queued) +
                     " still queued, " +
                     "resent_unacknowledged=" + std::to_string(s.resent_unacknowledged));
+  auto w = impl_->webhooks.stats();
+  SB_LOG(kInfo, "webhooks: " + std::to_string(w.sent) + " sent, " + std::to_string(w.succeeded) +
+                    " succeeded, " + std::to_string(w.failed) + " failed (" +
+                    std::to_string(w.refused) + " refused by the target policy, webhooks.allow), " +
+                    std::to_string(w.retried) + " retries, " + std::to_string(w.invalid) +
+                    " invalid, " + std::to_string(w.rejected) + " rejected");
   impl_->started = false;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/secrets.h"
+#include "api/webhook_target_policy.h"
 #include "common/config.h"
 #include "common/result.h"
 #include "messaging/service.h"
@@ -17,7 +18,8 @@
 class SmsGateway {
  public:
   // `store`, `key` and `sip` (the edge's MESSAGE sender; null = no SIP trunks) outlive the
-  // gateway. Fails when messaging.dlr_table names a file that cannot be read or parsed.
+  // gateway. Fails when messaging.dlr_table names a file that cannot be read or parsed. Its
+  // webhooks go where webhooks.allow lets them (api::WebhookTargetPolicy).
   static common::Result<std::unique_ptr<SmsGateway>> create(const common::Config& config,
                                                             store::Store& store,
                                                             const api::MasterKey& key,
@@ -35,7 +37,7 @@ class SmsGateway {
 
  private:
   SmsGateway(store::Store& store, const api::MasterKey& key, messaging::SipMessageSender* sip,
-             messaging::ServiceOptions options);
+             messaging::ServiceOptions options, api::WebhookTargetPolicy targets);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -90,8 +90,20 @@ const std::vector<Config::KeyInfo>& Config::keys() {
       {"api.master_key", Kind::kString, "",
        "64 hex digits sealing auth tokens at rest; not set = $SWITCHBOARD_MASTER_KEY, else "
        "<data_dir>/master.key (made on first start)"},
+      {"api.legacy_key_checks", Kind::kInt, "4",
+       "checks per second, per API key, of a secret against a hash made by an earlier version "
+       "(PBKDF2, ~20 ms each; a key is re-hashed on its first success); past it attempts on that "
+       "key get 401 unchecked",
+       1, 1000},
+      {"api.audit_failure_window", Kind::kInt, "60",
+       "seconds over which failed authentications from one address against one account are "
+       "counted into one audit log row",
+       1, 3600},
       {"messaging.dlr_table", Kind::kString, "",
        "delivery-receipt table (format: config/dlr_table.example); not set = the built-in one"},
+      {"webhooks.allow", Kind::kList, "",
+       "addresses or CIDRs that webhooks may reach although local, private or reserved "
+       "(e.g. 127.0.0.0/8 for development); empty = public addresses only"},
       {"store.url", Kind::kString, "",
        "sqlite:PATH or postgresql://...; not set = sqlite:<data_dir>/switchboard.db"},
       {"log.level", Kind::kString, "info", "least severe level written", 0, 0,
@@ -529,6 +541,8 @@ Status Config::resolve() {
   http_.threads = unsigned(*parseInt(one("http.threads")));
   http_.max_body_bytes = size_t(*parseInt(one("http.max_body_bytes")));
   master_key_ = one("api.master_key");
+  if (auto allow = AddressSet::parse(values_.find("webhooks.allow")->second); !allow)
+    return keyError("webhooks.allow", allow.error().reason);
 
   std::string& url = values_.find("store.url")->second.front();
   if (url.empty()) url = "sqlite:" + (std::filesystem::path(data_dir_) / "switchboard.db").string();

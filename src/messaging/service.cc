@@ -154,6 +154,7 @@ struct Service::Impl {
   };
   // A TwiML answer to an inbound message.
   struct ReplyEvent {
+    std::string message_sid;  // the inbound message
     std::string account_sid;
     std::string number;   // the account's number the inbound went to
     std::string handset;  // who sent it
@@ -244,13 +245,14 @@ struct Service::Impl {
     std::vector<ReceiptEvent> receipts_in;
     std::vector<InboundEvent> inbound_in;
     std::vector<ReplyEvent> replies_in;
+    std::vector<store::MessageUpdate> webhook_errors_in;
     Clock::time_point wake = Clock::now();
     while (true) {
       {
         std::unique_lock lock(mu);
         cv.wait_until(lock, wake, [&] {
           return stopping || !incoming.empty() || !completions.empty() || !receipts.empty() ||
-                 !inbounds.empty() || !replies.empty() || kicked;
+                 !inbounds.empty() || !replies.empty() || !webhook_errors.empty() || kicked;
         });
         if (stopping) break;
         kicked = false;
@@ -259,6 +261,7 @@ struct Service::Impl {
         receipts_in.swap(receipts);
         inbound_in.swap(inbounds);
         replies_in.swap(replies);
+        webhook_errors_in.swap(webhook_errors);
       }
       for (Queued& q : fresh) push(std::move(q), false);
       fresh.clear();
@@ -270,6 +273,8 @@ struct Service::Impl {
       inbound_in.clear();
       for (ReplyEvent& ev : replies_in) handleReply(ev);
       replies_in.clear();
+      recordWebhookErrors(webhook_errors_in);
+      webhook_errors_in.clear();
       wake = dispatch();
       if (!held_receipts.empty())
         wake = std::min(wake, Clock::now() + std::chrono::milliseconds(200));
@@ -719,13 +724,44 @@ struct Service::Impl {
       if (!error_message.empty()) req.params.emplace_back("ErrorMessage", error_message);
     }
     ++callbacks;
-    webhooks->send(std::move(req), [this, sid = q.sid, status](Webhooks::Reply r) {
-      if (r.status < 200 || r.status >= 300) {
-        ++webhook_failures;
-        SB_LOG(kInfo, "messaging: status callback of " + sid + " (" + status +
-                          ") failed: " + (r.status ? "HTTP " + std::to_string(r.status) : r.error));
+    webhooks->send(std::move(req), [this, sid = q.sid, status,
+                                    own_error = code.has_value()](Webhooks::Reply r) {
+      if (r.status >= 200 && r.status < 300) return;
+      ++webhook_failures;
+      SB_LOG(kInfo, "messaging: status callback of " + sid + " (" + status +
+                        ") failed: " + (r.status ? "HTTP " + std::to_string(r.status) : r.error));
+      // A delivery error of the message's own (30xxx) says more than the callback's failure.
+      if (own_error) return;
+      store::MessageUpdate u = webhookError(sid, "status callback", r);
+      u.only_if_status = status;  // not once a later status (with its own error) is written
+      {
+        std::lock_guard lock(mu);
+        webhook_errors.push_back(std::move(u));
       }
+      cv.notify_one();
     });
+  }
+
+  // Twilio's 11200 (HTTP retrieval failure) for a message whose webhook failed: no answer
+  // (refused address, no connection, timeout) or a non-2xx one.
+  store::MessageUpdate webhookError(const std::string& sid, std::string_view which,
+                                    const Webhooks::Reply& r) {
+    store::MessageUpdate u;
+    u.sid = sid;
+    u.error_code = 11200;
+    std::string why = r.status ? "HTTP " + std::to_string(r.status) : r.error;
+    if (why.size() > 300) why = why.substr(0, 300) + "...";
+    u.error_message = "HTTP retrieval failure: " + std::string(which) + ": " + why;
+    u.date_updated = now();
+    return u;
+  }
+
+  void recordWebhookErrors(const std::vector<store::MessageUpdate>& updates) {
+    if (updates.empty()) return;
+    if (auto st = applyChunked(updates); !st) {
+      ++store_errors;
+      SB_LOG(kError, "messaging: store: " + st.error().reason);
+    }
   }
 
   // --- inbound -------------------------------------------------------------------------------
@@ -823,11 +859,11 @@ struct Service::Impl {
                   {"ApiVersion", "2010-04-01"}};
     if (kw != Keyword::kNone) req.params.emplace_back("OptOutType", keywordName(kw));
     ++callbacks;
-    webhooks->send(std::move(req), [this, account = n.account_sid, num = n.phone_number,
-                                    handset = m.from](Webhooks::Reply r) {
+    webhooks->send(std::move(req), [this, sid = m.sid, account = n.account_sid,
+                                    num = n.phone_number, handset = m.from](Webhooks::Reply r) {
       {
         std::lock_guard lock(mu);
-        replies.push_back(ReplyEvent{account, num, handset, std::move(r)});
+        replies.push_back(ReplyEvent{sid, account, num, handset, std::move(r)});
       }
       cv.notify_one();
     });
@@ -867,6 +903,7 @@ struct Service::Impl {
       ++webhook_failures;
       SB_LOG(kInfo, "messaging: SMS webhook for " + ev.number +
                         " failed: " + (r.status ? "HTTP " + std::to_string(r.status) : r.error));
+      recordWebhookErrors({webhookError(ev.message_sid, "SmsUrl", r)});
       return;
     }
     AccountState& st = accounts[ev.account_sid];
@@ -937,6 +974,7 @@ struct Service::Impl {
   std::vector<ReceiptEvent> receipts;
   std::vector<InboundEvent> inbounds;
   std::vector<ReplyEvent> replies;
+  std::vector<store::MessageUpdate> webhook_errors;  // failed status callbacks, to record
   std::thread worker;
   bool started = false;
 

@@ -137,6 +137,14 @@ class SqlApiAccess final : public ApiAccess {
     return *n > 0;
   }
 
+  common::Result<bool> replaceKeyHash(std::string_view key_sid, std::string_view expected,
+                                      std::string_view replacement) override {
+    auto n = db_.exec("UPDATE api_keys SET secret_hash = ? WHERE sid = ? AND secret_hash = ?",
+                      {std::string(replacement), std::string(key_sid), std::string(expected)});
+    if (!n) return n.error();
+    return *n > 0;
+  }
+
  private:
   // Removes the user (no `role`) or re-roles it, with its keys. Two changes that each leave
   // one owner would leave none together, so the account's row is locked first (an UPDATE

@@ -1,5 +1,5 @@
 // Who may use the REST API of an account: its users (each with one role) and API keys (SK
-// SIDs whose secret is kept only as a slow hash made by the api part). A key acts with the
+// SIDs whose secret is kept only as a hash made by the api part). A key acts with the
 // role it was given, normally its user's.
 //
 //   store.apiAccess().createUser({.sid = us, .account_sid = ac, .email = "a@b.c",
@@ -82,6 +82,12 @@ class ApiAccess {
       std::string_view account_sid) = 0;  // oldest first
   virtual common::Result<bool> removeKey(std::string_view account_sid,
                                          std::string_view key_sid) = 0;
+  // Replaces a key's secret hash when it still is `expected` (another node may have replaced
+  // it first): how keys of earlier versions move to the current hash on their next use.
+  // false when the key is gone or its hash is no longer `expected`. updated_at stays: the key
+  // is the same to its users.
+  virtual common::Result<bool> replaceKeyHash(std::string_view key_sid, std::string_view expected,
+                                              std::string_view replacement) = 0;
 };
 
 }  // namespace store

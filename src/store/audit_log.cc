@@ -7,11 +7,11 @@ namespace store {
 namespace {
 
 constexpr std::string_view kColumns =
-    "id, at_ms, account_sid, principal, user_sid, method, path, status, source";
+    "id, at_ms, account_sid, principal, user_sid, method, path, status, source, count";
 
 AuditEntry fromRow(const Row& r) {
   return AuditEntry{r.integer(0), r.integer(1), r.text(2),         r.text(3), r.optionalText(4),
-                    r.text(5),    r.text(6),    int(r.integer(7)), r.text(8)};
+                    r.text(5),    r.text(6),    int(r.integer(7)), r.text(8), r.integer(9)};
 }
 
 class SqlAuditLog final : public AuditLog {
@@ -25,9 +25,9 @@ class SqlAuditLog final : public AuditLog {
         // The id is the database's: increasing in the order of the inserts.
         auto n = tx.exec(
             "INSERT INTO audit_log (at_ms, account_sid, principal, user_sid, method, path,"
-            " status, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, source, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             {e.at_ms, e.account_sid, e.principal, nullable(e.user_sid), e.method, e.path,
-             int64_t{e.status}, e.source});
+             int64_t{e.status}, e.source, e.count});
         if (!n) return n.error();
       }
       return {};

@@ -28,6 +28,9 @@ struct AuditEntry {
   std::string path;  // without the query string
   int status = 0;
   std::string source;  // the peer address
+  // How many requests the entry stands for: 1, or the failed authentications from `source`
+  // against the account that were coalesced into it (the fields above are the first one's).
+  int64_t count = 1;
   bool operator==(const AuditEntry&) const = default;
 };
 

@@ -11,6 +11,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "api/provisioning.h"
 #include "common/strings.h"
@@ -385,6 +387,210 @@ TEST_F(AuthenticatorTest, RemovedKeyStopsWorkingOnInvalidate) {
   auth->invalidate(made->key.sid);
   EXPECT_EQ(auth->authenticate(basic(made->key.sid, made->secret), &c),
             AuthOutcome::kBadCredentials);
+}
+
+// --- Key secrets: the keyed hash, keys of earlier versions, the cost of a wrong secret ------
+
+// Counts the store reads of keys (and passes everything through): a wrong secret for a known
+// SID must not cost a database read each time.
+class CountingApiAccess final : public store::ApiAccess {
+ public:
+  explicit CountingApiAccess(store::ApiAccess& real) : real_(real) {}
+  common::Result<bool> createUser(const store::User& u) override { return real_.createUser(u); }
+  common::Result<bool> createUserWithKey(const store::User& u, const store::ApiKey& k) override {
+    return real_.createUserWithKey(u, k);
+  }
+  common::Result<std::optional<store::User>> findUser(std::string_view a,
+                                                      std::string_view u) override {
+    return real_.findUser(a, u);
+  }
+  common::Result<std::vector<store::User>> listUsers(std::string_view a) override {
+    return real_.listUsers(a);
+  }
+  common::Result<store::UserChange> removeUser(std::string_view a, std::string_view u) override {
+    return real_.removeUser(a, u);
+  }
+  common::Result<store::UserChange> setUserRole(std::string_view a, std::string_view u,
+                                                std::string_view role, int64_t at) override {
+    return real_.setUserRole(a, u, role, at);
+  }
+  common::Result<bool> createKey(const store::ApiKey& k) override { return real_.createKey(k); }
+  common::Result<std::optional<store::ApiKey>> findKey(std::string_view sid) override {
+    ++finds;
+    return real_.findKey(sid);
+  }
+  common::Result<std::vector<store::ApiKey>> listKeys(std::string_view a) override {
+    return real_.listKeys(a);
+  }
+  common::Result<bool> removeKey(std::string_view a, std::string_view k) override {
+    return real_.removeKey(a, k);
+  }
+  common::Result<bool> replaceKeyHash(std::string_view sid, std::string_view expected,
+                                      std::string_view replacement) override {
+    ++replaces;
+    return real_.replaceKeyHash(sid, expected, replacement);
+  }
+  int finds = 0, replaces = 0;
+
+ private:
+  store::ApiAccess& real_;
+};
+
+std::string storedHash(store::Store& s, const std::string& sid) {
+  auto k = s.apiAccess().findKey(sid);
+  return k && *k ? (*k)->secret_hash : std::string();
+}
+
+std::string wrongOf(std::string secret) {
+  secret.back() = secret.back() == '0' ? '1' : '0';
+  return secret;
+}
+
+TEST_F(AuthenticatorTest, NewKeysAreStoredAndCheckedWithTheKeyedHash) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "ci", "developer", std::nullopt, kNow);
+  ASSERT_TRUE(made) << made.error().reason;
+  auto user = provisioning_->createUser(a.account.sid, "u@example.com", "billing", kNow);
+  ASSERT_TRUE(user) << user.error().reason;
+  for (const std::string& sid : {made->key.sid, user->second.key.sid}) {
+    const std::string h = storedHash(*store_, sid);
+    EXPECT_EQ(h, KeyHasher(*key_).hash(sid == made->key.sid ? made->secret : user->second.secret))
+        << sid;
+    EXPECT_EQ(h.rfind("hmac-sha256$", 0), 0u) << h;
+  }
+  auto auth = authenticator();
+  const uint64_t slow = slowHashesRun();
+  Caller c;
+  EXPECT_EQ(auth->authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  EXPECT_EQ(auth->authenticate(basic(made->key.sid, wrongOf(made->secret)), &c),
+            AuthOutcome::kBadCredentials);
+  EXPECT_EQ(auth->authenticate(basic(user->second.key.sid, user->second.secret), &c),
+            AuthOutcome::kOk);
+  EXPECT_EQ(c.role, "billing");
+  EXPECT_EQ(slowHashesRun(), slow);  // no PBKDF2 for a key of this version, right or wrong
+}
+
+TEST_F(AuthenticatorTest, WrongSecretsForAKnownKeyReadTheStoreOnce) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "ci", "developer", std::nullopt, kNow);
+  ASSERT_TRUE(made);
+  CountingApiAccess counting(store_->apiAccess());
+  Authenticator auth(store_->accounts(), counting, *key_, {});
+  Caller c;
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(auth.authenticate(basic(made->key.sid, wrongOf(made->secret)), &c),
+              AuthOutcome::kBadCredentials);
+  EXPECT_EQ(counting.finds, 1);
+  // The right secret right after: from the same cached row.
+  EXPECT_EQ(auth.authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  EXPECT_EQ(counting.finds, 1);
+  // A SID that does not exist is remembered as such too.
+  const std::string unknown = "SK" + std::string(32, 'e');
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(auth.authenticate(basic(unknown, made->secret), &c), AuthOutcome::kBadCredentials);
+  EXPECT_EQ(counting.finds, 2);
+  EXPECT_EQ(auth.failures(), 0u);  // failed() is the caller's to count
+}
+
+// Keys made by earlier versions keep working and move to the keyed hash on their first success.
+TEST_F(AuthenticatorTest, LegacyKeyIsAcceptedAndRehashed) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "old", "admin", std::nullopt, kNow);
+  ASSERT_TRUE(made);
+  const std::string legacy = hashSecret(made->secret, 1000);
+  auto put =
+      store_->apiAccess().replaceKeyHash(made->key.sid, storedHash(*store_, made->key.sid), legacy);
+  ASSERT_TRUE(put && *put);
+  auto before = store_->apiAccess().findKey(made->key.sid);
+  ASSERT_TRUE(before && *before);
+
+  CountingApiAccess counting(store_->apiAccess());
+  Authenticator auth(store_->accounts(), counting, *key_, {});
+  uint64_t slow = slowHashesRun();
+  Caller c;
+  ASSERT_EQ(auth.authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  EXPECT_EQ(c.role, "admin");
+  EXPECT_EQ(slowHashesRun(), slow + 1);
+  EXPECT_EQ(counting.replaces, 1);
+  const std::string now_stored = storedHash(*store_, made->key.sid);
+  EXPECT_EQ(now_stored, KeyHasher(*key_).hash(made->secret));
+  auto after = store_->apiAccess().findKey(made->key.sid);
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->updated_at, (*before)->updated_at);  // the key is the same to its users
+
+  // From now on no slow hash: here (the cached row was upgraded) and on a fresh node.
+  slow = slowHashesRun();
+  EXPECT_EQ(auth.authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  EXPECT_EQ(auth.authenticate(basic(made->key.sid, wrongOf(made->secret)), &c),
+            AuthOutcome::kBadCredentials);
+  auto fresh = authenticator();
+  EXPECT_EQ(fresh->authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  EXPECT_EQ(fresh->authenticate(basic(made->key.sid, wrongOf(made->secret)), &c),
+            AuthOutcome::kBadCredentials);
+  EXPECT_EQ(slowHashesRun(), slow);
+  EXPECT_EQ(counting.replaces, 1);
+
+  // Another node that still holds the legacy row re-hashes to the same value: no harm.
+  auto put_back = store_->apiAccess().replaceKeyHash(made->key.sid, now_stored, legacy);
+  ASSERT_TRUE(put_back && *put_back);
+  auto third = authenticator();
+  ASSERT_EQ(third->authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  EXPECT_EQ(storedHash(*store_, made->key.sid), now_stored);
+}
+
+// Until then a legacy key's slow check is budgeted: a flood of wrong secrets for its SID gets
+// its 401s without PBKDF2 once the budget is spent.
+TEST_F(AuthenticatorTest, LegacyKeyFailuresPastTheBudgetAreRefusedWithoutHashing) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "old", "developer", std::nullopt, kNow);
+  ASSERT_TRUE(made);
+  auto other = provisioning_->createKey(a.account.sid, "old2", "developer", std::nullopt, kNow);
+  ASSERT_TRUE(other);
+  for (const NewKey* k : {&*made, &*other}) {
+    auto put = store_->apiAccess().replaceKeyHash(k->key.sid, storedHash(*store_, k->key.sid),
+                                                  hashSecret(k->secret, 1000));
+    ASSERT_TRUE(put && *put);
+  }
+  Authenticator::Options o;
+  o.legacy_checks_per_second = 3;
+  auto auth = authenticator(o);
+  const uint64_t slow = slowHashesRun();
+  Caller c;
+  for (int i = 0; i < 40; ++i)
+    ASSERT_EQ(auth->authenticate(basic(made->key.sid, wrongOf(made->secret)), &c),
+              AuthOutcome::kBadCredentials);
+  // The burst (3) plus what refilled meanwhile (3 per second: none in a few milliseconds).
+  EXPECT_GE(slowHashesRun() - slow, 3u);
+  EXPECT_LE(slowHashesRun() - slow, 4u);
+  EXPECT_GE(auth->legacyChecksRefused(), 36u);
+  // The right secret while the budget is spent is refused too (nothing tells it apart
+  // without the hash), and unchecked.
+  const uint64_t spent = slowHashesRun();
+  EXPECT_EQ(auth->authenticate(basic(made->key.sid, made->secret), &c),
+            AuthOutcome::kBadCredentials);
+  EXPECT_EQ(slowHashesRun(), spent);
+  EXPECT_TRUE(isSlowHash(storedHash(*store_, made->key.sid)));
+  // The budget is per key: another legacy key of the account still gets its check.
+  EXPECT_EQ(auth->authenticate(basic(other->key.sid, other->secret), &c), AuthOutcome::kOk);
+  EXPECT_EQ(slowHashesRun(), spent + 1);
+}
+
+TEST_F(AuthenticatorTest, LegacyKeyBudgetRefills) {
+  NewAccount a = account();
+  auto made = provisioning_->createKey(a.account.sid, "old", "developer", std::nullopt, kNow);
+  ASSERT_TRUE(made);
+  auto put = store_->apiAccess().replaceKeyHash(made->key.sid, storedHash(*store_, made->key.sid),
+                                                hashSecret(made->secret, 1000));
+  ASSERT_TRUE(put && *put);
+  Authenticator::Options o;
+  o.legacy_checks_per_second = 50;  // one check per 20 ms
+  auto auth = authenticator(o);
+  Caller c;
+  for (int i = 0; i < 100; ++i) auth->authenticate(basic(made->key.sid, wrongOf(made->secret)), &c);
+  ASSERT_GT(auth->legacyChecksRefused(), 0u);
+  std::this_thread::sleep_for(100ms);  // refills at least one check
+  EXPECT_EQ(auth->authenticate(basic(made->key.sid, made->secret), &c), AuthOutcome::kOk);
+  EXPECT_FALSE(isSlowHash(storedHash(*store_, made->key.sid)));
 }
 
 TEST_F(AuthenticatorTest, ReachableIsItselfAndItsSubaccountsOnly) {

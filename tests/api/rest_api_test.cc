@@ -300,7 +300,7 @@ TEST_F(RestApiTest, CreateNumberHasEveryFieldAndEchoesUrls) {
                   {"VoiceUrl", "https://example.com/voice"},
                   {"PhoneNumber", "+15551230001"},
                   {"VoiceMethod", "get"},
-                  {"StatusCallback", "http://127.0.0.1:9000/status"}});
+                  {"StatusCallback", "http://hooks.example.com:9000/status"}});
   ASSERT_EQ(r.status(), 201) << r.raw.body;
   EXPECT_EQ(r.raw.content_type, "application/json; charset=utf-8");
   const json& n = r.body;
@@ -313,7 +313,7 @@ TEST_F(RestApiTest, CreateNumberHasEveryFieldAndEchoesUrls) {
   EXPECT_EQ(n["voice_method"], "GET");
   EXPECT_EQ(n["sms_url"], "https://example.com/sms?x=1&y=2");
   EXPECT_EQ(n["sms_method"], "POST");
-  EXPECT_EQ(n["status_callback"], "http://127.0.0.1:9000/status");
+  EXPECT_EQ(n["status_callback"], "http://hooks.example.com:9000/status");
   EXPECT_EQ(n["capabilities"]["voice"], true);
   EXPECT_EQ(n["capabilities"]["sms"], true);
   EXPECT_TRUE(n["capabilities"].contains("mms"));
@@ -324,6 +324,41 @@ TEST_F(RestApiTest, CreateNumberHasEveryFieldAndEchoesUrls) {
   EXPECT_EQ(n["uri"], numberPath(a.account.sid, n["sid"].get<std::string>()));
   EXPECT_TRUE(n["subresource_uris"].is_object());
   EXPECT_EQ(rest_->stats().requests, 1u);
+}
+
+// Every webhook URL field refuses a local, private or metadata host (issue 23, finding 2);
+// webhooks.allow (Options::webhook_targets) admits its ranges.
+TEST_F(RestApiTest, WebhookUrlsToLocalAddressesAreRefusedUnlessAllowed) {
+  NewAccount a = account();
+  Reply made = post(numbersPath(a.account.sid), ownerAuth(a), {{"PhoneNumber", "+15551230002"}});
+  ASSERT_EQ(made.status(), 201) << made.raw.body;
+  const std::string path = numberPath(a.account.sid, made.body["sid"].get<std::string>());
+  for (const char* field :
+       {"VoiceUrl", "VoiceFallbackUrl", "SmsUrl", "SmsFallbackUrl", "StatusCallback"}) {
+    for (const char* url : {"http://169.254.169.254/latest/meta-data/", "http://localhost:6379/",
+                            "http://[::1]:8080/admin", "http://2130706433/",
+                            "http://metadata.google.internal/computeMetadata/v1/"}) {
+      Reply r = post(path, ownerAuth(a), {{field, url}});
+      expectError(r, 400, 21205);
+      const std::string message = r.body.value("message", "");
+      EXPECT_NE(message.find(field), std::string::npos) << message;
+      EXPECT_NE(message.find("webhooks.allow"), std::string::npos) << message;
+    }
+  }
+  EXPECT_EQ(post(path, ownerAuth(a), {{"VoiceUrl", "https://hooks.example.com/voice"}}).status(),
+            200);
+
+  rest_.reset();
+  RestApi::Options o;
+  o.now = [this] { return now_.load(); };
+  o.webhook_targets = *WebhookTargetPolicy::create({"127.0.0.0/8"});
+  rest_ = std::make_unique<RestApi>(*store_, *key_, o);
+  Reply allowed = post(path, ownerAuth(a), {{"VoiceUrl", "http://localhost:8080/voice"}});
+  ASSERT_EQ(allowed.status(), 200) << allowed.raw.body;
+  EXPECT_EQ(allowed.body["voice_url"], "http://localhost:8080/voice");
+  EXPECT_EQ(post(path, ownerAuth(a), {{"VoiceUrl", "http://127.0.0.1:22/"}}).status(), 200);
+  expectError(post(path, ownerAuth(a), {{"VoiceUrl", "http://[::1]:8080/"}}), 400, 21205);
+  expectError(post(path, ownerAuth(a), {{"VoiceUrl", "http://metadata/"}}), 400, 21205);
 }
 
 TEST_F(RestApiTest, FormWithPlusForSpaceAndUtf8) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -279,6 +280,75 @@ TEST(HashSecret, MalformedHashesVerifyNothing) {
        }) {
     EXPECT_FALSE(verifySecret("s3cret", bad)) << bad;
   }
+}
+
+// API key secrets: a keyed hash under a subkey of the master key, not a stretched one.
+TEST(KeyHasher, FormatIsSchemeAndBase64OfThirtyTwoBytes) {
+  auto key = MasterKey::fromHex(std::string(64, '1'));
+  ASSERT_TRUE(key);
+  KeyHasher hasher(*key);
+  const std::string secret = newToken();
+  const std::string h = hasher.hash(secret);
+  ASSERT_EQ(h.rfind("hmac-sha256$", 0), 0u) << h;
+  auto raw = base64Decode(h.substr(12));
+  ASSERT_TRUE(raw) << h;
+  EXPECT_EQ(raw->size(), 32u);
+  EXPECT_EQ(h.find(secret), std::string::npos);  // the secret is not in it
+  EXPECT_FALSE(isSlowHash(h));
+  // Deterministic under one master key (every node computes the same), another key differs.
+  EXPECT_EQ(hasher.hash(secret), h);
+  EXPECT_EQ(KeyHasher(*key).hash(secret), h);
+  auto other = MasterKey::fromHex(std::string(64, '2'));
+  ASSERT_TRUE(other);
+  EXPECT_NE(KeyHasher(*other).hash(secret), h);
+  EXPECT_FALSE(KeyHasher(*other).verify(secret, h));
+}
+
+TEST(KeyHasher, VerifiesTheRightSecretOnly) {
+  auto key = MasterKey::fromHex(std::string(64, '3'));
+  ASSERT_TRUE(key);
+  KeyHasher hasher(*key);
+  const std::string secret = newToken();
+  const std::string h = hasher.hash(secret);
+  EXPECT_TRUE(hasher.verify(secret, h));
+  std::string wrong = secret;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(hasher.verify(wrong, h));
+  EXPECT_FALSE(hasher.verify("", h));
+  EXPECT_FALSE(hasher.verify(secret + "0", h));
+  const uint64_t before = constantTimeComparisons();
+  EXPECT_FALSE(hasher.verify(wrong, h));
+  EXPECT_GT(constantTimeComparisons(), before);
+  // Malformed or of another scheme: nothing verifies, and no slow hash runs.
+  const uint64_t slow = slowHashesRun();
+  for (const std::string& bad :
+       {std::string(), std::string("hmac-sha256$"), h.substr(0, h.size() - 1),
+        "hmac-sha1$" + h.substr(12), " " + h, h + "=", hashSecret(secret, 1000)}) {
+    EXPECT_FALSE(hasher.verify(secret, bad)) << bad;
+  }
+  EXPECT_EQ(slowHashesRun(), slow);
+}
+
+TEST(MasterKey, DerivedSubkeysDifferByPurposeAndFromTheKey) {
+  auto key = MasterKey::fromHex(std::string(64, '4'));
+  ASSERT_TRUE(key);
+  auto a = key->derive("api-key-verifier"), b = key->derive("something else");
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a, key->derive("api-key-verifier"));
+  std::array<unsigned char, 32> raw;
+  raw.fill(0x44);
+  EXPECT_NE(a, raw);
+}
+
+TEST(HashSecret, IsSlowHashAndCountsTheSlowChecks) {
+  const std::string h = hashSecret("s3cret", 1000);
+  EXPECT_TRUE(isSlowHash(h));
+  EXPECT_FALSE(isSlowHash("pbkdf2-sha256"));
+  EXPECT_FALSE(isSlowHash("pbkdf2-sha256x$1$a$b"));
+  const uint64_t before = slowHashesRun();
+  EXPECT_TRUE(verifySecret("s3cret", h));
+  EXPECT_FALSE(verifySecret("wrong", h));
+  EXPECT_EQ(slowHashesRun(), before + 2);
 }
 
 TEST(NewToken, ThirtyTwoLowerHexDigits) {

@@ -211,6 +211,15 @@ WebhookClient::Options fastOptions() {
   o.first_backoff = 5ms;
   o.max_backoff = 20ms;
   o.max_attempts = 3;
+  // The test servers listen on loopback, which the default target policy refuses.
+  o.targets = *api::WebhookTargetPolicy::create({"127.0.0.0/8", "::1/128"});
+  return o;
+}
+
+// fastOptions() under the default target policy: public addresses only.
+WebhookClient::Options publicOnly() {
+  WebhookClient::Options o = fastOptions();
+  o.targets = api::WebhookTargetPolicy();
   return o;
 }
 
@@ -970,6 +979,70 @@ TEST_F(WebhookClientTlsTest, UnreadableCaFileRefusesHttpsButNotHttp) {
   EXPECT_NE(r.error.find("https unavailable"), std::string::npos) << r.error;
   EXPECT_EQ(client.stats().rejected, 1u);
   EXPECT_EQ(sendAndWait(client, post(plain.base() + "/voice")).status, 200);
+}
+
+// ---- the target policy (webhooks.allow) ------------------------------------------------
+
+// localhost is a name: the client resolves it and refuses each address it gets (127.0.0.1,
+// ::1) before connecting; the listener on 127.0.0.1 sees no connection.
+TEST(WebhookClientTargets, ANameResolvingToLoopbackIsRefusedWithoutConnecting) {
+  TestServer server(ok);
+  WebhookClient client(publicOnly());
+  const std::string port = std::to_string(server.port());
+  WebhookRequest req = post("http://localhost:" + port + "/admin?op=delete-all");
+  req.retry = true;  // a refusal is final: no retries
+  WebhookResult r = sendAndWait(client, req);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.error.find("address refused"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("localhost resolves to"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("loopback"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("webhooks.allow"), std::string::npos) << r.error;
+  EXPECT_EQ(r.attempts, 0);
+  std::this_thread::sleep_for(50ms);  // a connection, had one been made, would be counted
+  EXPECT_EQ(server.connections(), 0u);
+  const WebhookClient::Stats s = client.stats();
+  EXPECT_EQ(s.refused, 1u);
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.retried, 0u);
+}
+
+// Literal addresses in every form: dotted, decimal and hex (read by getaddrinfo as
+// 127.0.0.1), bracketed IPv6 loopback and IPv4-mapped loopback.
+TEST(WebhookClientTargets, LiteralAndNumericLoopbackHostsAreRefused) {
+  TestServer server(ok);
+  WebhookClient client(publicOnly());
+  const std::string port = std::to_string(server.port());
+  for (const std::string host :
+       {"127.0.0.1", "2130706433", "0x7f000001", "127.1", "[::1]", "[::ffff:127.0.0.1]"}) {
+    WebhookResult r = sendAndWait(client, post("http://" + host + ":" + port + "/x"));
+    EXPECT_EQ(r.status, 0) << host;
+    EXPECT_NE(r.error.find("address refused"), std::string::npos) << host << ": " << r.error;
+  }
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(server.connections(), 0u);
+  EXPECT_EQ(client.stats().refused, 6u);
+}
+
+TEST(WebhookClientTargets, MetadataNamesAreRefusedBeforeAnyLookup) {
+  WebhookClient client(publicOnly());
+  WebhookResult r =
+      sendAndWait(client, post("http://metadata.google.internal/computeMetadata/v1/"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.error.find("cloud metadata"), std::string::npos) << r.error;
+  EXPECT_EQ(client.stats().refused, 1u);
+}
+
+TEST(WebhookClientTargets, TheAllowListAdmitsLoopback) {
+  TestServer server(ok);
+  WebhookClient client(fastOptions());  // webhooks.allow = 127.0.0.0/8, ::1/128
+  const std::string port = std::to_string(server.port());
+  WebhookResult r = sendAndWait(client, post("http://localhost:" + port + "/hook"));
+  EXPECT_EQ(r.status, 200) << r.error;
+  r = sendAndWait(client, post("http://2130706433:" + port + "/hook"));
+  EXPECT_EQ(r.status, 200) << r.error;
+  ASSERT_TRUE(server.waitForRequests(2));
+  EXPECT_EQ(server.received()[0].target, "/hook");
+  EXPECT_EQ(client.stats().refused, 0u);
 }
 
 }  // namespace

@@ -58,8 +58,9 @@ RO_KEY_SECRET=$(json '["api_key"]["secret"]' < "$tmp/ro.json")
 # digest algorithms are challenged, MD5 first (SIPp answers the first challenge and knows
 # only MD5; siptool picks SHA-256), so the API's HA1s of both kinds are checked.
 SIP_DOMAIN="edge-$$.example.com"
+# The example's VoiceUrl is on loopback: admitted for this test only (webhooks.allow).
 start_serve "$bin" "${common[@]}" --set http.listen=127.0.0.1:0 --set sip.listen=udp:127.0.0.1:0 \
-  --set sip.auth.algorithms=md5,sha-256
+  --set sip.auth.algorithms=md5,sha-256 --set webhooks.allow=127.0.0.0/8,::1/128
 BASE_URL=$(sed -n 's/^# http listening: \(http:.*\)$/\1/p' "$tmp/serve.out" | head -n 1)
 [ -n "$BASE_URL" ] || fail "serve printed no http listener"
 echo "api_twilio: $label store, serve at $BASE_URL"

@@ -78,7 +78,9 @@ admin number add --account "$ACCOUNT_SID" --number $NUMBER3 --sms-url "http://12
 admin sms-trunk add --name smsc --smpp "127.0.0.1:$SMPP_PORT" --system-id sb --password secret \
   --window 10 > /dev/null || fail "sms-trunk add"
 
-serve_args=("${common[@]}" --set "http.listen=127.0.0.1:$HTTP_PORT" --set sip.listen=udp:127.0.0.1:0)
+# The test's web app (SmsUrl, StatusCallback) listens on loopback: admitted (webhooks.allow).
+serve_args=("${common[@]}" --set "http.listen=127.0.0.1:$HTTP_PORT" --set sip.listen=udp:127.0.0.1:0
+  --set "webhooks.allow=127.0.0.0/8,::1/128")
 start_serve "$bin" "${serve_args[@]}"
 BASE_URL=$(sed -n 's/^# http listening: \(http:.*\)$/\1/p' "$tmp/serve.out" | head -n 1)
 [ -n "$BASE_URL" ] || fail "serve printed no http listener"

@@ -96,8 +96,9 @@ class FakeWebhooks final : public Webhooks {
     {
       std::lock_guard lock(mu_);
       requests_.push_back(request);
-      r.status = 200;
+      r.status = fail_.empty() ? 200 : 0;
       r.body = answer_;
+      r.error = fail_;
     }
     cv_.notify_all();
     done(r);
@@ -105,6 +106,11 @@ class FakeWebhooks final : public Webhooks {
   void answer(std::string twiml) {
     std::lock_guard lock(mu_);
     answer_ = std::move(twiml);
+  }
+  // Every later request ends with no answer and this error (e.g. a refused address).
+  void failWith(std::string error) {
+    std::lock_guard lock(mu_);
+    fail_ = std::move(error);
   }
   bool waitFor(size_t n) {
     std::unique_lock lock(mu_);
@@ -120,6 +126,7 @@ class FakeWebhooks final : public Webhooks {
   std::condition_variable cv_;
   std::vector<Request> requests_;
   std::string answer_;
+  std::string fail_;
 };
 
 std::string param(const Webhooks::Request& r, std::string_view name) {
@@ -393,6 +400,56 @@ TEST_F(ServiceTest, CarrierRefusalFailsTheMessage) {
   ASSERT_TRUE(webhooks_.waitFor(1));
   EXPECT_EQ(param(webhooks_.requests()[0], "MessageStatus"), "failed");
   EXPECT_EQ(param(webhooks_.requests()[0], "ErrorCode"), "30005");
+}
+
+// A status callback that gets no answer (here: its address refused) is Twilio's 11200 on the
+// message, which keeps its status; a failed message keeps its own delivery error.
+TEST_F(ServiceTest, FailedStatusCallbackIsRecordedOnTheMessage) {
+  webhooks_.failWith("address refused: 127.0.0.1 is loopback");
+  start();
+  auto m = std::get<store::Message>(send(kHandset, "a", kNumber1, "http://127.0.0.1:9/s"));
+  ASSERT_TRUE(waitStatus(m.sid, "sent"));
+  ASSERT_TRUE(webhooks_.waitFor(1));
+  std::optional<int64_t> code;
+  for (int i = 0; i < 500 && !code; ++i) {
+    code = message(m.sid).error_code;
+    if (!code) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(code, 11200);
+  const store::Message got = message(m.sid);
+  EXPECT_EQ(got.status, "sent");
+  EXPECT_EQ(got.error_message,
+            "HTTP retrieval failure: status callback: address refused: 127.0.0.1 is loopback");
+  EXPECT_EQ(service_->stats().webhook_failures, 1u);
+
+  SubmitOutcome no;
+  no.kind = SubmitOutcome::Kind::kRejected;
+  no.carrier_status = 0x0B;
+  no.reason = "ESME_RINVDSTADR";
+  carrier_->script(no);
+  auto f = std::get<store::Message>(send(kHandset, "b", kNumber1, "http://127.0.0.1:9/s"));
+  ASSERT_TRUE(waitStatus(f.sid, "failed"));
+  ASSERT_TRUE(webhooks_.waitFor(2));
+  std::this_thread::sleep_for(100ms);  // time for a wrong 11200 to be written
+  EXPECT_EQ(message(f.sid).error_code, 30005);
+  EXPECT_EQ(service_->stats().webhook_failures, 2u);
+}
+
+TEST_F(ServiceTest, FailedSmsUrlWebhookIsRecordedOnTheInboundMessage) {
+  webhooks_.failWith("address refused: 10.0.0.1 is private (RFC 1918)");
+  start();
+  ASSERT_TRUE(inbound(kHandset, kNumber2, "hello"));
+  ASSERT_TRUE(webhooks_.waitFor(1));
+  const std::string sid = param(webhooks_.requests()[0], "MessageSid");
+  std::optional<int64_t> code;
+  for (int i = 0; i < 500 && !code; ++i) {
+    code = message(sid).error_code;
+    if (!code) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(code, 11200);
+  EXPECT_EQ(message(sid).status, "received");
+  EXPECT_EQ(message(sid).error_message,
+            "HTTP retrieval failure: SmsUrl: address refused: 10.0.0.1 is private (RFC 1918)");
 }
 
 TEST_F(ServiceTest, NoAnswerIsSentAgainAndCounted) {

@@ -13,7 +13,7 @@ const std::string kB = "AC00000000000000000000000000000002";
 const std::string kKey = "SK00000000000000000000000000000001";
 
 AuditEntry entry(int64_t at_ms, const std::string& account, const std::string& path, int status) {
-  return AuditEntry{0, at_ms, account, kKey, std::nullopt, "GET", path, status, "192.0.2.7"};
+  return AuditEntry{0, at_ms, account, kKey, std::nullopt, "GET", path, status, "192.0.2.7", 1};
 }
 
 class AuditLogTest : public BackendTest {};
@@ -37,6 +37,7 @@ TEST_P(AuditLogTest, AppendKeepsOrderAndListIsNewestFirst) {
       entry(2000, kA, "/2010-04-01/Accounts/" + kA + "/Keys.json", 401),
       entry(2001, "", "/2010-04-01/Accounts.json", 401),
   };
+  second[0].count = 300;  // coalesced failed authentications
   second[1].principal = "";
   ASSERT_TRUE(log.append(second));
   ASSERT_TRUE(log.append({}));

@@ -597,7 +597,7 @@ TEST_P(MessagesTest, Migration9UpgradesAVersion8Database) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->migrations().from_version, 8);
   ASSERT_FALSE(s->migrations().applied.empty());
-  EXPECT_EQ(s->migrations().applied.front(), 9);  // then the later ones
+  EXPECT_EQ(s->migrations().applied.front(), 9);
   auto number = s->phoneNumbers().findByNumber("+14155550100");
   ASSERT_TRUE(number) << number.error().reason;
   ASSERT_TRUE(*number);

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "api/form.h"
+#include "api/webhook_client.h"
 #include "common/log.h"
 #include "common/strings.h"
 
@@ -84,6 +85,14 @@ std::optional<HttpReply> urlParam(const Ctx& c, std::string_view name, std::stri
   if (!v) return std::nullopt;
   if (!v->empty() && !isWebhookUrl(*v))
     return errorReply(400, 21205, std::string(name) + " is not a valid URL: " + *v);
+  if (!v->empty() && c.webhook_targets != nullptr) {
+    // Literal addresses and known names only; a name is checked again at each delivery.
+    if (auto why = c.webhook_targets->refusalForHost(parseWebhookUrl(*v)->host))
+      return errorReply(400, 21205,
+                        std::string(name) + " " + *v + " is refused: " + *why +
+                            ". Webhooks are not sent to local, private or metadata addresses "
+                            "unless the operator admits them in webhooks.allow");
+  }
   *field = *v;
   return std::nullopt;
 }

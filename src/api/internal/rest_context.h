@@ -17,6 +17,7 @@
 #include "api/secrets.h"
 #include "api/twilio_format.h"
 #include "api/webhook_signature.h"
+#include "api/webhook_target_policy.h"
 #include "common/result.h"
 #include "store/accounts.h"
 #include "store/api_access.h"
@@ -39,6 +40,8 @@ struct Ctx {
   FormParams params;       // the form of a POST, the query of a GET or DELETE
   int64_t now = 0;
   RoleTable roles;  // empty: the product's (RestApi::Options::roles)
+  // What a stored webhook URL may name (RestApi::Options::webhook_targets).
+  const WebhookTargetPolicy* webhook_targets = nullptr;
 };
 
 HttpReply jsonReply(int status, std::string body);
@@ -59,7 +62,8 @@ void writeKey(JsonWriter& w, const store::ApiKey& k, const std::string* secret);
 // The form fields a request may carry; an unknown one is a 400 naming it.
 std::optional<HttpReply> onlyParams(const Ctx& c, const std::vector<std::string_view>& allowed);
 std::optional<std::string> param(const Ctx& c, std::string_view name);
-// Reads a webhook URL parameter into `field` (empty clears it); 400 21205 when not a URL.
+// Reads a webhook URL parameter into `field` (empty clears it); 400 21205 when not a URL, or
+// when its host is an address (or a name) that c.webhook_targets refuses.
 std::optional<HttpReply> urlParam(const Ctx& c, std::string_view name, std::string* field);
 // GET or POST (any case) into `field` as upper case; 400 otherwise.
 std::optional<HttpReply> methodParam(const Ctx& c, std::string_view name, std::string* field);

@@ -1,0 +1,53 @@
+#include "api/failure_digest.h"
+
+#include <algorithm>
+
+namespace api {
+
+FailureDigest::FailureDigest(std::chrono::milliseconds window, size_t max_open)
+    : window_(window), max_open_(std::max<size_t>(1, max_open)) {}
+
+void FailureDigest::add(store::AuditEntry entry, Clock::time_point now) {
+  std::string key = entry.account_sid;
+  key += '\n';
+  key += entry.source;
+  auto it = open_.find(key);
+  if (it != open_.end() && now - it->second.opened < window_) {
+    it->second.row.count += std::max<int64_t>(1, entry.count);
+    return;
+  }
+  if (it != open_.end()) {  // its window ended and nobody took it yet
+    closed_.push_back(std::move(it->second.row));
+    open_.erase(it);
+  }
+  if (open_.size() >= max_open_) {
+    auto rows = take(now, true);
+    closed_.insert(closed_.end(), std::make_move_iterator(rows.begin()),
+                   std::make_move_iterator(rows.end()));
+  }
+  entry.count = std::max<int64_t>(1, entry.count);
+  open_.emplace(std::move(key), Open{std::move(entry), now, next_order_++});
+  next_due_ = std::min(next_due_, now + window_);
+}
+
+std::vector<store::AuditEntry> FailureDigest::take(Clock::time_point now, bool all) {
+  std::vector<store::AuditEntry> out;
+  out.swap(closed_);
+  if (!all && now < next_due_) return out;
+  std::vector<Open> due;
+  next_due_ = Clock::time_point::max();
+  for (auto it = open_.begin(); it != open_.end();) {
+    if (all || now - it->second.opened >= window_) {
+      due.push_back(std::move(it->second));
+      it = open_.erase(it);
+    } else {
+      next_due_ = std::min(next_due_, it->second.opened + window_);
+      ++it;
+    }
+  }
+  std::sort(due.begin(), due.end(), [](const Open& a, const Open& b) { return a.order < b.order; });
+  for (Open& o : due) out.push_back(std::move(o.row));
+  return out;
+}
+
+}  // namespace api

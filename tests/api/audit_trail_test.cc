@@ -1,0 +1,142 @@
+// The audit log's writer: failed authentications coalesced into one row per source per account
+// per window (FailureDigest), written when the window ends, on flush() and at stop().
+#include "api/audit_trail.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+
+#include "api/failure_digest.h"
+#include "store_fixture.h"
+
+namespace api {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = FailureDigest::Clock;
+
+const std::string kA = "AC00000000000000000000000000000001";
+const std::string kB = "AC00000000000000000000000000000002";
+const std::string kKey = "SK00000000000000000000000000000001";
+
+store::AuditEntry failure(const std::string& account, const std::string& source, int64_t at_ms,
+                          const std::string& path = "/2010-04-01/Accounts.json") {
+  store::AuditEntry e;
+  e.at_ms = at_ms;
+  e.account_sid = account;
+  e.principal = kKey;
+  e.method = "GET";
+  e.path = path;
+  e.status = 401;
+  e.source = source;
+  return e;
+}
+
+TEST(FailureDigest, OneRowPerSourcePerAccountPerWindow) {
+  FailureDigest d(60s, 100);
+  const Clock::time_point t0{};
+  for (int i = 0; i < 300; ++i)
+    d.add(failure(kA, "203.0.113.9", 1000 + i, i == 0 ? "/first" : "/later"), t0 + i * 10ms);
+  for (int i = 0; i < 7; ++i) d.add(failure(kA, "198.51.100.1", 5000 + i), t0 + 1s);
+  for (int i = 0; i < 2; ++i) d.add(failure(kB, "203.0.113.9", 6000 + i), t0 + 2s);
+  EXPECT_EQ(d.open(), 3u);
+  EXPECT_TRUE(d.take(t0 + 59s, false).empty());  // still counting
+
+  auto rows = d.take(t0 + 60s, false);  // the first one's window ended
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].count, 300);
+  EXPECT_EQ(rows[0].at_ms, 1000);  // the first attempt's
+  EXPECT_EQ(rows[0].path, "/first");
+  EXPECT_EQ(rows[0].source, "203.0.113.9");
+  EXPECT_EQ(rows[0].account_sid, kA);
+  EXPECT_EQ(rows[0].status, 401);
+
+  rows = d.take(t0 + 62s, false);
+  ASSERT_EQ(rows.size(), 2u);  // in the order opened
+  EXPECT_EQ(rows[0].source, "198.51.100.1");
+  EXPECT_EQ(rows[0].count, 7);
+  EXPECT_EQ(rows[1].account_sid, kB);
+  EXPECT_EQ(rows[1].count, 2);
+  EXPECT_EQ(d.open(), 0u);
+  EXPECT_TRUE(d.take(t0 + 1h, true).empty());
+}
+
+TEST(FailureDigest, ANewWindowStartsANewRow) {
+  FailureDigest d(60s, 100);
+  const Clock::time_point t0{};
+  d.add(failure(kA, "203.0.113.9", 1), t0);
+  d.add(failure(kA, "203.0.113.9", 2), t0 + 30s);
+  d.add(failure(kA, "203.0.113.9", 3), t0 + 61s);  // the first window is over
+  auto rows = d.take(t0 + 61s, true);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].count, 2);
+  EXPECT_EQ(rows[0].at_ms, 1);
+  EXPECT_EQ(rows[1].count, 1);
+  EXPECT_EQ(rows[1].at_ms, 3);
+}
+
+TEST(FailureDigest, BoundedRowsCloseEarly) {
+  FailureDigest d(60s, 4);
+  const Clock::time_point t0{};
+  for (int i = 0; i < 10; ++i) d.add(failure(kA, "192.0.2." + std::to_string(i), i), t0);
+  EXPECT_LE(d.open(), 4u);
+  auto rows = d.take(t0, true);
+  ASSERT_EQ(rows.size(), 10u);  // nothing lost, nothing merged across sources
+  int64_t total = 0;
+  for (const auto& r : rows) total += r.count;
+  EXPECT_EQ(total, 10);
+}
+
+class AuditTrailTest : public testing::StoreFixture {};
+
+TEST_F(AuditTrailTest, ThreeHundredFailuresAreOneRowWithTheirCount) {
+  AuditTrail::Options o;
+  o.failure_window = 1h;
+  AuditTrail trail(store_->auditLog(), o);
+  for (int i = 0; i < 300; ++i) trail.recordFailure(failure(kA, "203.0.113.9", 1000 + i));
+  store::AuditEntry ok = failure(kA, "192.0.2.1", 2000);
+  ok.status = 200;
+  trail.record(ok);
+  trail.flush();
+  auto rows = store_->auditLog().list(kA, 0, 100);
+  ASSERT_TRUE(rows) << rows.error().reason;
+  ASSERT_EQ(rows->size(), 2u);
+  // Newest first: the coalesced row was appended after the request that came later.
+  EXPECT_EQ((*rows)[0].status, 401);
+  EXPECT_EQ((*rows)[0].count, 300);
+  EXPECT_EQ((*rows)[0].at_ms, 1000);
+  EXPECT_EQ((*rows)[1].status, 200);
+  EXPECT_EQ((*rows)[1].count, 1);
+  EXPECT_EQ(trail.written(), 2u);
+}
+
+TEST_F(AuditTrailTest, RowsStillCountingAreWrittenAtStop) {
+  AuditTrail::Options o;
+  o.failure_window = 1h;
+  {
+    AuditTrail trail(store_->auditLog(), o);
+    for (int i = 0; i < 25; ++i) trail.recordFailure(failure(kB, "198.51.100.7", i));
+    EXPECT_EQ(trail.written(), 0u);
+  }
+  auto rows = store_->auditLog().list(kB, 0, 100);
+  ASSERT_TRUE(rows) << rows.error().reason;
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].count, 25);
+  EXPECT_EQ((*rows)[0].source, "198.51.100.7");
+}
+
+TEST_F(AuditTrailTest, AnEndedWindowIsWrittenWithoutAFlush) {
+  AuditTrail::Options o;
+  o.failure_window = 50ms;
+  AuditTrail trail(store_->auditLog(), o);
+  for (int i = 0; i < 10; ++i) trail.recordFailure(failure(kA, "203.0.113.5", i));
+  for (int i = 0; i < 200 && trail.written() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(trail.written(), 1u);
+  auto rows = store_->auditLog().list(kA, 0, 100);
+  ASSERT_TRUE(rows && rows->size() == 1u);
+  EXPECT_EQ((*rows)[0].count, 10);
+}
+
+}  // namespace
+}  // namespace api
