@@ -105,6 +105,18 @@ bool allows(std::string_view role, Permission p, RoleTable table) {
   return (permissionsOf(role, table) & uint32_t(p)) != 0;
 }
 
+int roleRank(std::string_view role) {
+  if (role == "owner") return 3;
+  if (role == "admin") return 2;
+  if (role == "developer" || role == "billing" || role == "read-only") return 1;
+  return 0;
+}
+
+bool ranksAtLeast(std::string_view role, std::string_view target) {
+  const int own = roleRank(role);
+  return own > 0 && roleRank(target) <= own;
+}
+
 Authenticator::Authenticator(store::Accounts& accounts, store::ApiAccess& access,
                              const MasterKey& key, Options options)
     : accounts_(accounts), access_(access), key_(key), options_(options), hasher_(key) {}
@@ -130,6 +142,10 @@ common::Result<std::optional<Authenticator::CachedAccount>> Authenticator::accou
   }
   if (auto token = key_.open(c.account.auth_token_sealed, c.account.sid))
     c.token = std::move(*token);
+  if (!c.account.auth_token_secondary_sealed.empty()) {
+    if (auto token = key_.open(c.account.auth_token_secondary_sealed, c.account.sid))
+      c.secondary_token = std::move(*token);
+  }
   c.until = now + options_.cache_ttl;
   std::lock_guard lock(mu_);
   if (account_cache_.size() > 100000) account_cache_.clear();  // bounded; refills on demand
@@ -143,9 +159,13 @@ AuthOutcome Authenticator::authenticate(std::string_view authorization, Caller* 
   if (store::isSid(user, "AC")) {
     auto acc = account(user);
     if (!acc) return AuthOutcome::kUnavailable;
-    // A token that failed to open (another master key) matches nothing.
-    if (!*acc || (*acc)->token.empty() || !constantTimeEquals((*acc)->token, password))
-      return AuthOutcome::kBadCredentials;
+    // A token that failed to open (another master key) matches nothing. During a rotation
+    // the secondary token works beside the primary; both are compared, whichever matches.
+    if (!*acc) return AuthOutcome::kBadCredentials;
+    const bool primary = !(*acc)->token.empty() && constantTimeEquals((*acc)->token, password);
+    const bool secondary =
+        !(*acc)->secondary_token.empty() && constantTimeEquals((*acc)->secondary_token, password);
+    if (!primary && !secondary) return AuthOutcome::kBadCredentials;
     if (!(*acc)->active) return AuthOutcome::kInactive;
     *caller = {user, user, std::nullopt, "owner"};
     return AuthOutcome::kOk;
@@ -224,14 +244,17 @@ void Authenticator::rehash(const store::ApiKey& key, std::string_view secret) {
   legacy_budgets_.erase(key.sid);
 }
 
-common::Result<std::optional<store::Account>> Authenticator::reachable(
-    const Caller& caller, std::string_view account_sid) {
+common::Result<std::optional<store::Account>> Authenticator::reachable(const Caller& caller,
+                                                                       std::string_view account_sid,
+                                                                       bool* active) {
   auto acc = account(account_sid);
   if (!acc) return acc.error();
   if (!*acc) return std::optional<store::Account>();
   const store::Account& a = (*acc)->account;
-  if (a.sid == caller.account_sid || a.parent_sid == caller.account_sid) return std::optional(a);
-  return std::optional<store::Account>();
+  if (a.sid != caller.account_sid && a.parent_sid != caller.account_sid)
+    return std::optional<store::Account>();
+  if (active) *active = (*acc)->active;
+  return std::optional(a);
 }
 
 std::chrono::milliseconds Authenticator::failed(std::string_view source) {

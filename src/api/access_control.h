@@ -72,6 +72,17 @@ RoleTable builtinRoles();
 uint32_t permissionsOf(std::string_view role, RoleTable table = {});
 bool allows(std::string_view role, Permission p, RoleTable table = {});
 
+// Ranks order the roles for managing keys and users: owner above admin above developer,
+// billing and read-only, which share the lowest rank. Those three hold neither keys:write nor
+// users:write, so an order among them would decide nothing, and none of them is trusted with
+// more of the account than another (billing sees money, developer builds, read-only reads).
+// A principal deletes or changes only keys and users of at most its own rank and gives no
+// role above it (RestApi also requires that it hold every permission of a role it gives).
+// 0 for an unknown role.
+int roleRank(std::string_view role);
+// Whether a principal acting with `role` may manage a key or user with role `target`.
+bool ranksAtLeast(std::string_view role, std::string_view target);
+
 struct Caller {
   std::string account_sid;  // the account the credentials belong to
   std::string principal;    // the AC or SK SID presented
@@ -108,9 +119,11 @@ class Authenticator {
   // `authorization` is the header's value.
   AuthOutcome authenticate(std::string_view authorization, Caller* caller);
   // An account the caller's account may act on (itself or a subaccount of it), or nullopt.
-  // Cached like credentials.
+  // Cached like credentials. `active` (when given) tells whether it and its parent are active:
+  // a parent reaches its suspended or closed subaccounts, and RestApi decides what it may do.
   common::Result<std::optional<store::Account>> reachable(const Caller& caller,
-                                                          std::string_view account_sid);
+                                                          std::string_view account_sid,
+                                                          bool* active = nullptr);
 
   // Records a failed attempt from `source` and returns how long its answer waits.
   std::chrono::milliseconds failed(std::string_view source);
@@ -124,8 +137,9 @@ class Authenticator {
  private:
   struct CachedAccount {
     store::Account account;
-    std::string token;    // opened
-    bool active = false;  // it and its parent are active
+    std::string token;            // opened
+    std::string secondary_token;  // opened; "" = none (a rotation under way)
+    bool active = false;          // it and its parent are active
     std::chrono::steady_clock::time_point until;
   };
   struct CachedKey {

@@ -41,6 +41,40 @@ std::string Provisioning::authToken(const store::Account& account) const {
   return t ? *t : std::string();
 }
 
+std::string Provisioning::secondaryToken(const store::Account& account) const {
+  if (account.auth_token_secondary_sealed.empty()) return "";
+  auto t = key_.open(account.auth_token_secondary_sealed, account.sid);
+  return t ? *t : std::string();
+}
+
+common::Result<std::optional<RotatedToken>> Provisioning::createSecondaryToken(
+    std::string_view account_sid, int64_t now) {
+  RotatedToken out;
+  out.token = newToken();
+  store::AccountUpdate u;
+  // Sealed with the account's SID as the primary is, so promotion moves the sealed text.
+  u.auth_token_secondary_sealed = key_.seal(out.token, account_sid);
+  u.updated_at = now;
+  auto updated = store_.accounts().update(account_sid, u);
+  if (!updated) return updated.error();
+  if (!*updated) return std::optional<RotatedToken>();
+  out.account = std::move(**updated);
+  return std::optional(std::move(out));
+}
+
+common::Result<std::optional<store::Account>> Provisioning::deleteSecondaryToken(
+    std::string_view account_sid, int64_t now) {
+  store::AccountUpdate u;
+  u.auth_token_secondary_sealed = "";
+  u.updated_at = now;
+  return store_.accounts().update(account_sid, u);
+}
+
+common::Result<std::optional<store::Account>> Provisioning::promoteSecondaryToken(
+    std::string_view account_sid, int64_t now) {
+  return store_.accounts().promoteSecondaryToken(account_sid, now);
+}
+
 common::Result<std::pair<store::User, NewKey>> Provisioning::createUser(
     std::string_view account_sid, std::string_view email, std::string_view role, int64_t now) {
   store::User u;

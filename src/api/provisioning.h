@@ -28,6 +28,12 @@ struct NewKey {
   std::string secret;
 };
 
+// A token just made by a rotation, with the account as stored after it.
+struct RotatedToken {
+  store::Account account;
+  std::string token;  // clear, shown once
+};
+
 class Provisioning {
  public:
   Provisioning(store::Store& store, const MasterKey& key) : store_(store), key_(key) {}
@@ -38,6 +44,20 @@ class Provisioning {
                                            const std::optional<std::string>& parent, int64_t now);
   // The token in clear ("" when it does not open under this master key).
   std::string authToken(const store::Account& account) const;
+  // The secondary token in clear ("" when there is none or it does not open).
+  std::string secondaryToken(const store::Account& account) const;
+
+  // Auth-token rotation, as Twilio's AuthTokens resource: a new secondary token that works
+  // beside the primary (it replaces an earlier secondary), then promotion, which makes it the
+  // primary in one statement (the old primary stops at once), or deletion. nullopt: no such
+  // account (promote: or no secondary token). Callers that cache tokens invalidate them.
+  common::Result<std::optional<RotatedToken>> createSecondaryToken(std::string_view account_sid,
+                                                                   int64_t now);
+  common::Result<std::optional<store::Account>> deleteSecondaryToken(std::string_view account_sid,
+                                                                     int64_t now);
+  common::Result<std::optional<store::Account>> promoteSecondaryToken(std::string_view account_sid,
+                                                                      int64_t now);
+
   // A user with `role` and an API key acting for them, in one transaction.
   common::Result<std::pair<store::User, NewKey>> createUser(std::string_view account_sid,
                                                             std::string_view email,

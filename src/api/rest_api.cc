@@ -23,6 +23,7 @@ namespace {
 
 constexpr std::string_view kPrefix = "/2010-04-01/";
 constexpr std::string_view kAccountsPrefix = "/2010-04-01/Accounts/";
+constexpr std::string_view kAuthTokensPrefix = "/v1/AuthTokens/";
 
 void writeAccount(JsonWriter& w, const store::Account& a, const std::string& token) {
   const std::string uri = "/2010-04-01/Accounts/" + a.sid;
@@ -99,36 +100,6 @@ void writeNumber(JsonWriter& w, const store::PhoneNumber& n) {
   w.endObject();
 }
 
-void writeKey(JsonWriter& w, const store::ApiKey& k, const std::string* secret) {
-  w.beginObject();
-  w.key("sid").string(k.sid);
-  w.key("friendly_name").string(k.friendly_name);
-  w.key("role").string(k.role);
-  w.key("user_sid").optionalString(k.user_sid);
-  w.key("date_created").string(rfc2822Date(k.created_at));
-  w.key("date_updated").string(rfc2822Date(k.updated_at));
-  if (secret) w.key("secret").string(*secret);
-  w.endObject();
-}
-
-void writeUser(JsonWriter& w, const store::User& u) {
-  w.beginObject();
-  w.key("sid").string(u.sid);
-  w.key("account_sid").string(u.account_sid);
-  w.key("email").string(u.email);
-  w.key("role").string(u.role);
-  w.key("date_created").string(rfc2822Date(u.created_at));
-  w.key("date_updated").string(rfc2822Date(u.updated_at));
-  w.key("uri").string("/2010-04-01/Accounts/" + u.account_sid + "/Users/" + u.sid + ".json");
-  w.endObject();
-}
-
-// A role the caller may hand out: one that grants nothing the caller's own role lacks.
-bool mayGrant(const Ctx& c, std::string_view role) {
-  return store::isRole(role) &&
-         (permissionsOf(role, c.roles) & ~permissionsOf(c.caller.role, c.roles)) == 0;
-}
-
 }  // namespace
 
 struct RestApi::Impl {
@@ -153,7 +124,6 @@ struct RestApi::Impl {
   HttpReply balance(Ctx& c);
   HttpReply usage(Ctx& c);
   HttpReply keys(Ctx& c, std::string_view sid);
-  HttpReply users(Ctx& c);
   HttpReply auditEvents(Ctx& c);
 
   store::Store& store;
@@ -484,54 +454,14 @@ HttpReply RestApi::Impl::keys(Ctx& c, std::string_view sid) {
     return jsonReply(200, w.take());
   }
   if (c.req.method != "DELETE") return methodNotAllowed("GET, DELETE");
+  if (!ranksAtLeast(c.caller.role, (*found)->role))
+    return errorReply(403, 20403,
+                      "Forbidden: the role '" + c.caller.role +
+                          "' cannot delete a key with role '" + (*found)->role + "'");
   auto gone = repo.removeKey(c.account.sid, sid);
   if (!gone) return storeFailed(gone.error());
   auth.invalidate(sid);
   return noContent();
-}
-
-HttpReply RestApi::Impl::users(Ctx& c) {
-  const bool get = c.req.method == "GET";
-  if (auto denied = need(c, get ? Permission::kUsersRead : Permission::kUsersWrite)) return *denied;
-  if (get) {
-    ApiError err;
-    auto page = parsePaging(c.params, {}, &err);
-    if (!page) return errorReply(err);
-    auto rows = store.apiAccess().listUsers(c.account.sid);
-    if (!rows) return storeFailed(rows.error());
-    const auto slice = pageSlice(*page, rows->size());
-    const size_t first = slice.first, last = slice.second;
-    JsonWriter w;
-    writePage(w, c.base + "/Users.json", "users", *page, last - first, last < rows->size(),
-              [&](JsonWriter& items) {
-                for (size_t i = first; i < last; ++i) writeUser(items, (*rows)[i]);
-              });
-    return jsonReply(200, w.take());
-  }
-  if (c.req.method != "POST") return methodNotAllowed("GET, POST");
-  if (auto e = onlyParams(c, {"Email", "Role"})) return *e;
-  auto email = param(c, "Email");
-  auto role = param(c, "Role");
-  if (!email || email->empty() || email->find('@') == std::string::npos || email->size() > 254)
-    return badParam("Email is required (an address)");
-  if (!role || !store::isRole(*role))
-    return badParam("Role must be owner, admin, developer, billing or read-only");
-  if (!mayGrant(c, *role))
-    return errorReply(403, 20403, "Forbidden: cannot create a user with role '" + *role + "'");
-  auto made = provisioning.createUser(c.account.sid, *email, *role, c.now);
-  if (!made) {
-    if (made.error().code == common::ErrorCode::kInvalidArgument)
-      return badParam(made.error().reason);
-    return storeFailed(made.error());
-  }
-  JsonWriter w;
-  w.beginObject();
-  w.key("user");
-  writeUser(w, made->first);
-  w.key("key");
-  writeKey(w, made->second.key, &made->second.secret);
-  w.endObject();
-  return jsonReply(201, w.take());
 }
 
 HttpReply RestApi::Impl::auditEvents(Ctx& c) {
@@ -577,7 +507,11 @@ HttpReply RestApi::Impl::route(Ctx& c, std::string_view rest) {
     if (*sid == "-") return notFound(c.req.path());
     return keys(c, *sid);
   }
-  if (rest == "Users.json") return users(c);
+  if (rest == "Users.json") return userResources(store, provisioning, auth, c, "");
+  if (auto sid = sidIn("Users", "US")) {
+    if (*sid == "-") return notFound(c.req.path());
+    return userResources(store, provisioning, auth, c, *sid);
+  }
   if (rest == "AuditEvents.json") return auditEvents(c);
   if (rest == "Messages.json" || rest == "OptOuts.json" || sidIn("Messages", "SM"))
     return messageResources(store, options.messaging, c, rest);
@@ -620,6 +554,23 @@ void attributeFailure(Ctx& c) {
   c.caller.principal = presentedUser(c.req.authorization);
 }
 
+// A parent reaches its subaccounts also when they are suspended or closed (their own
+// credentials no longer work). Then it may read them, and change the status of a suspended
+// one (to active, or closed); a closed one is only read. Everything else acting for the
+// account is refused here, before any resource: numbers, messages, keys, users, SIP, calls.
+std::optional<HttpReply> inactiveRefusal(const Ctx& c, std::string_view tail) {
+  if (c.req.method == "GET") return std::nullopt;
+  const bool status_change = tail.empty() && c.req.method == "POST" && c.params.size() == 1 &&
+                             c.params.front().first == "Status";
+  if (c.account.status == "suspended" && status_change) return std::nullopt;
+  const std::string why =
+      c.account.status == "closed" ? " is closed: it can only be read"
+      : c.account.status == "suspended"
+          ? " is suspended: it can be read, and its parent can change its Status"
+          : " is not active (its parent account is not): it can only be read";
+  return errorReply(403, 20005, "Account not active: " + c.account.sid + why);
+}
+
 }  // namespace
 
 HttpReply RestApi::handle(HttpRequest& req) {
@@ -651,7 +602,8 @@ HttpReply RestApi::handle(HttpRequest& req) {
     return reply;
   };
 
-  if (path.substr(0, kPrefix.size()) != kPrefix) return finish(notFound(path));
+  const bool auth_tokens = path.substr(0, kAuthTokensPrefix.size()) == kAuthTokensPrefix;
+  if (path.substr(0, kPrefix.size()) != kPrefix && !auth_tokens) return finish(notFound(path));
   Caller caller;
   switch (api.auth.authenticate(req.authorization, &caller)) {
     case AuthOutcome::kOk:
@@ -691,6 +643,14 @@ HttpReply RestApi::handle(HttpRequest& req) {
   if (!form) return finish(badParam("Malformed form: " + form.error().reason));
   c.params = std::move(*form);
 
+  if (auth_tokens) {  // the account of the credentials
+    auto home = api.auth.reachable(c.caller, c.caller.account_sid);
+    if (!home) return finish(storeFailed(home.error()));
+    if (!*home) return finish(notFound(path));
+    c.account = std::move(**home);
+    return finish(
+        authTokenResources(api.provisioning, api.auth, c, path.substr(kAuthTokensPrefix.size())));
+  }
   std::string_view rest = path.substr(kPrefix.size());
   if (rest == "Accounts.json") return finish(api.accounts(c, ""));
   constexpr std::string_view kAccounts = "Accounts/";
@@ -708,11 +668,15 @@ HttpReply RestApi::handle(HttpRequest& req) {
     if (tail.empty()) return finish(notFound(path));
   }
   if (!store::isSid(sid, "AC")) return finish(notFound(path));
-  auto target = api.auth.reachable(c.caller, sid);
+  bool active = true;
+  auto target = api.auth.reachable(c.caller, sid, &active);
   if (!target) return finish(storeFailed(target.error()));
   if (!*target) return finish(notFound(path));
   c.account = std::move(**target);
   c.base = "/2010-04-01/Accounts/" + c.account.sid;
+  if (!active) {
+    if (auto refused = inactiveRefusal(c, tail)) return finish(std::move(*refused));
+  }
   return finish(api.route(c, tail));
 }
 

@@ -6,9 +6,12 @@
 //
 // Resources under /2010-04-01/Accounts/{AccountSid}/: IncomingPhoneNumbers, Messages, Balance,
 // Usage/Records, Keys, and Switchboard's Users, AuditEvents and OptOuts; the account itself at
-// /2010-04-01/Accounts/{AccountSid}.json and its subaccounts at /2010-04-01/Accounts.json.
+// /2010-04-01/Accounts/{AccountSid}.json and its subaccounts at /2010-04-01/Accounts.json;
+// auth-token rotation at /v1/AuthTokens/Secondary and /v1/AuthTokens/Promote.
 // An account the caller cannot reach, or a resource of one, is a 404 (never a 403 that
-// would tell it exists); a resource the caller's role does not allow is a 403 (20403).
+// would tell it exists); a resource the caller's role does not allow is a 403 (20403); a
+// suspended or closed subaccount, reached through its parent, is read-only (403, 20005) but
+// for the parent's change of a suspended one's Status.
 #pragma once
 
 #include <atomic>

@@ -25,6 +25,11 @@ constexpr const char* kUsage =
     "usage: switchboard admin [--config FILE] [--set KEY=VALUE ...] VERB\n"
     "  account create --name NAME [--parent SID]   prints sid and auth_token (shown once)\n"
     "  account show --account SID\n"
+    "  account rotate-token --account SID   makes a new secondary auth token (replacing an\n"
+    "              earlier secondary) and prints it once; the primary keeps working beside it\n"
+    "  account rotate-token --account SID --promote   the secondary token becomes the primary\n"
+    "              and is printed; the old primary stops (serve follows within 5 s); fails\n"
+    "              when there is no secondary. Both are written to the account's audit log\n"
     "  account set --account SID [--sms-per-second N] [--dlr-level2 on|off] [--help-text T]\n"
     "              [--stop-text T] [--start-text T]   SMS settings (serve follows within 1 s)\n"
     "  number add --account SID --number E164 [--voice-url URL] [--sms-url URL]\n"
@@ -330,6 +335,52 @@ const std::string* value(const ConfigOptions& o, const char* name) {
   return &it->second;
 }
 
+// Twilio's two steps of a rotation, as the API's /v1/AuthTokens offers them; each is audited
+// in the account's log as the API request it stands for, with "admin" as principal and source.
+int rotateToken(store::Store& db, api::Provisioning& prov, const ConfigOptions& o,
+                std::ostream& out, std::ostream& err) {
+  const std::string* sid = value(o, "--account");
+  if (!sid) return usage(err, "account rotate-token needs --account");
+  const bool promote = o.flags.count("--promote") > 0;
+  const int64_t now = nowUnix();
+  nlohmann::json j = {{"account_sid", *sid}};
+  if (promote) {
+    auto promoted = prov.promoteSecondaryToken(*sid, now);
+    if (!promoted) return storeError(err, promoted.error());
+    if (!*promoted) {
+      err << "switchboard admin: account " << *sid
+          << " does not exist or has no secondary auth token to promote (make one with "
+             "account rotate-token --account SID)\n";
+      return 1;
+    }
+    j["auth_token"] = prov.authToken(**promoted);
+  } else {
+    auto made = prov.createSecondaryToken(*sid, now);
+    if (!made) return storeError(err, made.error());
+    if (!*made) {
+      err << "switchboard admin: no account " << *sid << "\n";
+      return 1;
+    }
+    j["secondary_auth_token"] = (*made)->token;
+  }
+  store::AuditEntry e;
+  e.at_ms = now * 1000;
+  e.account_sid = *sid;
+  e.principal = "admin";
+  e.method = "POST";
+  e.path = promote ? "/v1/AuthTokens/Promote" : "/v1/AuthTokens/Secondary";
+  e.status = promote ? 200 : 201;
+  e.source = "admin";
+  if (auto st = db.auditLog().append({e}); !st) {
+    err << "switchboard admin: the rotation was made but not audited: " << st.error().reason
+        << "\n";
+    out << j.dump() << "\n";
+    return 1;
+  }
+  out << j.dump() << "\n";
+  return 0;
+}
+
 int account(store::Store& db, api::Provisioning& prov, const ConfigOptions& o, std::ostream& out,
             std::ostream& err) {
   const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
@@ -357,6 +408,7 @@ int account(store::Store& db, api::Provisioning& prov, const ConfigOptions& o, s
     out << accountJson(**found).dump() << "\n";
     return 0;
   }
+  if (action == "rotate-token") return rotateToken(db, prov, o, out, err);
   if (action == "set") {
     const std::string* sid = value(o, "--account");
     if (!sid) return usage(err, "account set needs --account");
@@ -546,7 +598,7 @@ int user(api::Provisioning& prov, const ConfigOptions& o, std::ostream& out, std
 
 int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   auto o = parseConfigOptions(
-      args, {"--default", "--stateless", "--operator"},
+      args, {"--default", "--stateless", "--operator", "--promote"},
       {"--domain",         "--user",      "--password",       "--account",
        "--name",           "--number",    "--voice-url",      "--sms-url",
        "--role",           "--gateways",  "--algorithm",      "--acl",

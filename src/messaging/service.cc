@@ -133,6 +133,9 @@ struct Service::Impl {
     store::AccountMessagingSettings settings;
     Clock::time_point settings_at{};
     bool settings_loaded = false;
+    // The account and its parent are active. Refreshed with the settings: a suspended or
+    // closed account sends nothing more (its queue fails) and its numbers trigger nothing.
+    bool active = true;
   };
 
   struct Completion {
@@ -303,6 +306,25 @@ struct Service::Impl {
     }
     st.settings = std::move(*s);
     st.settings_loaded = true;
+    if (auto active = accountActive(account_sid)) st.active = *active;
+  }
+
+  // Whether the account and its parent (for a subaccount) are active; nullopt when the store
+  // failed (the last answer stands). An account that does not exist is not active.
+  std::optional<bool> accountActive(const std::string& account_sid) {
+    auto account = store.accounts().find(account_sid);
+    if (!account) {
+      ++store_errors;
+      return std::nullopt;
+    }
+    if (!*account || (*account)->status != "active") return false;
+    if (!(*account)->parent_sid) return true;
+    auto parent = store.accounts().find(*(*account)->parent_sid);
+    if (!parent) {
+      ++store_errors;
+      return std::nullopt;
+    }
+    return *parent && (*parent)->status == "active";
   }
 
   Carrier* routeFor(std::string_view to) {
@@ -333,6 +355,7 @@ struct Service::Impl {
     for (Route& r : routes) room[r.carrier.get()] = r.carrier->room();
     std::vector<std::pair<Queued, Carrier*>> batch;
     std::vector<Queued> unroutable;
+    std::vector<Queued> inactive;
     bool progress = true;
     while (progress && batch.size() < options.max_batch && !ring.empty()) {
       progress = false;
@@ -345,6 +368,14 @@ struct Service::Impl {
           continue;
         }
         refreshSettings(account, st, t);
+        if (!st.active) {  // what it queued before it was suspended or closed is not sent
+          queued_count -= st.queue.size();
+          for (Queued& q : st.queue) inactive.push_back(std::move(q));
+          st.queue.clear();
+          st.in_ring = false;
+          progress = true;
+          continue;
+        }
         if (!st.limit.allows(st.settings.sms_per_second, t)) {
           next = std::min(next, t + st.limit.wait(st.settings.sms_per_second));
           ring.push_back(std::move(account));
@@ -375,6 +406,7 @@ struct Service::Impl {
     }
     if (!ring.empty() && batch.size() >= options.max_batch) next = t;
     if (!unroutable.empty()) failUnroutable(unroutable);
+    if (!inactive.empty()) failInactive(inactive);
     if (batch.empty()) return next;
 
     // "sending" is committed before anything is written to a carrier.
@@ -458,6 +490,30 @@ struct Service::Impl {
       SB_LOG(kWarn, "messaging: " + list[i].sid + " failed: no SMS trunk for " + list[i].to);
       statusCallback(list[i], "failed", updates[i].error_code, *updates[i].error_message);
     }
+  }
+
+  // Twilio's 30002 (account suspended). No status callback: nothing acts for the account.
+  void failInactive(std::vector<Queued>& list) {
+    std::vector<store::MessageUpdate> updates;
+    const int64_t ts = now();
+    for (const Queued& q : list) {
+      store::MessageUpdate u;
+      u.sid = q.sid;
+      u.status = "failed";
+      u.error_code = 30002;
+      u.error_message = "Account suspended or closed";
+      u.only_if_status = "queued,sending";
+      u.date_updated = ts;
+      updates.push_back(std::move(u));
+    }
+    if (auto st = applyChunked(updates); !st) {
+      ++store_errors;
+      SB_LOG(kError, "messaging: store: " + st.error().reason);
+    }
+    failed += list.size();
+    inactive_account += list.size();
+    SB_LOG(kInfo, "messaging: " + std::to_string(list.size()) + " queued messages of " +
+                      list.front().account_sid + " failed: the account is not active");
   }
 
   void handleCompletions(std::vector<Completion>& list) {
@@ -779,6 +835,12 @@ struct Service::Impl {
                 st.settings.help_text.empty() ? options.help_text : st.settings.help_text);
     }
 
+    if (!st.active) {  // kept and readable, but the account's webhook is not called
+      ++inactive_account;
+      SB_LOG(kInfo, "messaging: inbound message " + m.sid + " for " + n.phone_number +
+                        " of an account that is not active: no webhook, no reply");
+      return;
+    }
     if (n.sms_url.empty() || !webhooks) return;
     Webhooks::Request req;
     req.account_sid = n.account_sid;
@@ -823,6 +885,7 @@ struct Service::Impl {
   }
 
   void autoReply(const store::PhoneNumber& n, const std::string& handset, const std::string& text) {
+    if (!accounts[n.account_sid].active) return;  // the opt-out is kept; nothing is sent
     SendRequest r;
     r.account_sid = n.account_sid;
     r.from = n.phone_number;
@@ -841,6 +904,12 @@ struct Service::Impl {
       SB_LOG(kInfo, "messaging: SMS webhook for " + ev.number +
                         " failed: " + (r.status ? "HTTP " + std::to_string(r.status) : r.error));
       recordWebhookErrors({webhookError(ev.message_sid, "SmsUrl", r)});
+      return;
+    }
+    AccountState& st = accounts[ev.account_sid];
+    refreshSettings(ev.account_sid, st, Clock::now());
+    if (!st.active) {
+      ++inactive_account;
       return;
     }
     auto verbs = parseMessageTwiml(r.body);
@@ -918,7 +987,7 @@ struct Service::Impl {
   std::atomic<uint64_t> accepted{0}, refused{0}, refused_opted_out{0}, queued_count{0},
       handed_over{0}, sent{0}, failed{0}, delivered{0}, undelivered{0}, resent_unacknowledged{0},
       receipts_count{0}, receipts_unmatched{0}, inbound{0}, inbound_unknown_number{0}, opt_outs{0},
-      opt_ins{0}, callbacks{0}, webhook_failures{0}, store_errors{0};
+      opt_ins{0}, callbacks{0}, webhook_failures{0}, store_errors{0}, inactive_account{0};
 };
 
 Service::Service(store::Store& store, Webhooks* webhooks, ServiceOptions options)
@@ -1003,6 +1072,7 @@ Service::Stats Service::stats() const {
   s.callbacks = i.callbacks;
   s.webhook_failures = i.webhook_failures;
   s.store_errors = i.store_errors;
+  s.inactive_account = i.inactive_account;
   return s;
 }
 

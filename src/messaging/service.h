@@ -155,6 +155,9 @@ class Service final : public CarrierEvents {
     uint64_t callbacks = 0;         // status callbacks and message webhooks sent
     uint64_t webhook_failures = 0;  // of those, ended without a 2xx
     uint64_t store_errors = 0;
+    // Queued messages failed (30002), inbound webhooks and TwiML replies skipped, because the
+    // account (or its parent) is suspended or closed.
+    uint64_t inactive_account = 0;
   };
   Stats stats() const;
 

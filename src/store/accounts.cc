@@ -39,11 +39,11 @@ common::Unexpected invalid(const std::string& why) {
 
 constexpr std::string_view kColumns =
     "sid, parent_sid, friendly_name, status, auth_token_sealed, balance_millicents, currency,"
-    " created_at, updated_at";
+    " created_at, updated_at, auth_token_secondary_sealed";
 
 Account fromRow(const Row& r) {
-  return Account{r.text(0),    r.optionalText(1), r.text(2),    r.text(3),   r.text(4),
-                 r.integer(5), r.text(6),         r.integer(7), r.integer(8)};
+  return Account{r.text(0),    r.optionalText(1), r.text(2),    r.text(3),    r.text(4),
+                 r.integer(5), r.text(6),         r.integer(7), r.integer(8), r.text(9)};
 }
 
 // The family of `owner` (itself and its subaccounts) narrowed by `filter`, as a WHERE clause
@@ -81,11 +81,12 @@ class SqlAccounts final : public Accounts {
           return invalid("parent account " + *a.parent_sid +
                          " is itself a subaccount (subaccounts have no subaccounts)");
       }
-      static const std::string sql = "INSERT INTO accounts (" + std::string(kColumns) +
-                                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
-      auto n = tx.exec(
-          sql, {a.sid, nullable(a.parent_sid), a.friendly_name, a.status, a.auth_token_sealed,
-                a.balance_millicents, a.currency, a.created_at, a.updated_at});
+      static const std::string sql =
+          "INSERT INTO accounts (" + std::string(kColumns) +
+          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+      auto n = tx.exec(sql, {a.sid, nullable(a.parent_sid), a.friendly_name, a.status,
+                             a.auth_token_sealed, a.balance_millicents, a.currency, a.created_at,
+                             a.updated_at, a.auth_token_secondary_sealed});
       if (!n) return n.error();
       created = *n > 0;
       return {};
@@ -138,9 +139,32 @@ class SqlAccounts final : public Accounts {
       auto n = tx.exec(
           "UPDATE accounts SET friendly_name = COALESCE(?, friendly_name),"
           " status = COALESCE(?, status), auth_token_sealed = COALESCE(?, auth_token_sealed),"
+          " auth_token_secondary_sealed = COALESCE(?, auth_token_secondary_sealed),"
           " updated_at = ? WHERE sid = ?",
           {nullable(u.friendly_name), nullable(u.status), nullable(u.auth_token_sealed),
-           u.updated_at, std::string(sid)});
+           nullable(u.auth_token_secondary_sealed), u.updated_at, std::string(sid)});
+      if (!n) return n.error();
+      if (*n == 0) return {};
+      static const std::string sql =
+          "SELECT " + std::string(kColumns) + " FROM accounts WHERE sid = ?";
+      auto row = tx.queryOne(sql, {std::string(sid)});
+      if (!row) return row.error();
+      if (*row) out = fromRow(**row);
+      return {};
+    });
+    if (!st) return st.error();
+    return out;
+  }
+
+  common::Result<std::optional<Account>> promoteSecondaryToken(std::string_view sid,
+                                                               int64_t updated_at) override {
+    std::optional<Account> out;
+    auto st = db_.transaction([&](Tx& tx) -> common::Status {
+      auto n = tx.exec(
+          "UPDATE accounts SET auth_token_sealed = auth_token_secondary_sealed,"
+          " auth_token_secondary_sealed = '', updated_at = ?"
+          " WHERE sid = ? AND auth_token_secondary_sealed <> ''",
+          {updated_at, std::string(sid)});
       if (!n) return n.error();
       if (*n == 0) return {};
       static const std::string sql =

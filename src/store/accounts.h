@@ -34,6 +34,9 @@ struct Account {
   std::string currency = "USD";
   int64_t created_at = 0;  // unix seconds
   int64_t updated_at = 0;
+  // A rotation's second token, sealed like the first; "" = none. It authenticates beside the
+  // primary until it is promoted (promoteSecondaryToken) or deleted.
+  std::string auth_token_secondary_sealed;
 
   bool operator==(const Account&) const = default;
 };
@@ -47,6 +50,7 @@ struct AccountUpdate {
   std::optional<std::string> friendly_name;
   std::optional<std::string> status;
   std::optional<std::string> auth_token_sealed;
+  std::optional<std::string> auth_token_secondary_sealed;  // "" deletes it
   int64_t updated_at = 0;
 };
 
@@ -66,6 +70,11 @@ class Accounts {
   // The updated account, or nullopt when there is none. kInvalidArgument: unknown status.
   virtual common::Result<std::optional<Account>> update(std::string_view sid,
                                                         const AccountUpdate& update) = 0;
+  // The secondary token becomes the primary and the secondary is emptied, in one statement:
+  // the old primary is gone at once. The updated account, or nullopt when the account does
+  // not exist or has no secondary token.
+  virtual common::Result<std::optional<Account>> promoteSecondaryToken(std::string_view sid,
+                                                                       int64_t updated_at) = 0;
   // Adds `delta` (may be negative) in one statement; the new balance, or nullopt when the
   // account does not exist.
   virtual common::Result<std::optional<int64_t>> addToBalance(std::string_view sid,

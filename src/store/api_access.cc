@@ -90,6 +90,18 @@ class SqlApiAccess final : public ApiAccess {
     return out;
   }
 
+  common::Result<UserChange> removeUser(std::string_view account_sid,
+                                        std::string_view user_sid) override {
+    return changeUser(account_sid, user_sid, std::nullopt, 0);
+  }
+
+  common::Result<UserChange> setUserRole(std::string_view account_sid, std::string_view user_sid,
+                                         std::string_view role, int64_t updated_at) override {
+    if (!isRole(role))
+      return invalid("user " + std::string(user_sid), "unknown role '" + std::string(role) + "'");
+    return changeUser(account_sid, user_sid, std::string(role), updated_at);
+  }
+
   common::Result<bool> createKey(const ApiKey& k) override {
     if (auto ok = checkKey(k); !ok) return ok.error();
     bool created = false;
@@ -134,6 +146,56 @@ class SqlApiAccess final : public ApiAccess {
   }
 
  private:
+  // Removes the user (no `role`) or re-roles it, with its keys. Two changes that each leave
+  // one owner would leave none together, so the account's row is locked first (an UPDATE
+  // locks it on PostgreSQL; SQLite's write transaction holds the whole file): they run one
+  // after the other and the second sees the first's result.
+  common::Result<UserChange> changeUser(std::string_view account_sid, std::string_view user_sid,
+                                        const std::optional<std::string>& role,
+                                        int64_t updated_at) {
+    const std::string account(account_sid), user(user_sid);
+    UserChange out = UserChange::kDone;
+    auto st = db_.transaction([&](Tx& tx) -> common::Status {
+      auto locked = tx.exec("UPDATE accounts SET updated_at = updated_at WHERE sid = ?", {account});
+      if (!locked) return locked.error();
+      auto row =
+          tx.queryOne("SELECT role FROM users WHERE account_sid = ? AND sid = ?", {account, user});
+      if (!row) return row.error();
+      if (!*row) {
+        out = UserChange::kNotFound;
+        return {};
+      }
+      if ((*row)->text(0) == "owner" && role != "owner") {
+        auto owners = tx.queryOne(
+            "SELECT COUNT(*) FROM users WHERE account_sid = ? AND role = 'owner'", {account});
+        if (!owners) return owners.error();
+        if (*owners && (**owners).integer(0) <= 1) {
+          out = UserChange::kLastOwner;
+          return {};
+        }
+      }
+      if (role) {
+        auto n =
+            tx.exec("UPDATE users SET role = ?, updated_at = ? WHERE account_sid = ? AND sid = ?",
+                    {*role, updated_at, account, user});
+        if (!n) return n.error();
+        n = tx.exec(
+            "UPDATE api_keys SET role = ?, updated_at = ? WHERE account_sid = ? AND user_sid = ?",
+            {*role, updated_at, account, user});
+        if (!n) return n.error();
+        return {};
+      }
+      auto n =
+          tx.exec("DELETE FROM api_keys WHERE account_sid = ? AND user_sid = ?", {account, user});
+      if (!n) return n.error();
+      n = tx.exec("DELETE FROM users WHERE account_sid = ? AND sid = ?", {account, user});
+      if (!n) return n.error();
+      return {};
+    });
+    if (!st) return st.error();
+    return out;
+  }
+
   static common::Status checkUser(const User& u) {
     if (!isSid(u.sid, "US"))
       return invalid("user", "sid '" + u.sid + "' is not US and 32 hex digits");

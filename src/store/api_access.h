@@ -43,6 +43,13 @@ struct ApiKey {
   bool operator==(const ApiKey&) const = default;
 };
 
+// What removeUser and setUserRole did.
+enum class UserChange {
+  kDone,
+  kNotFound,   // no such user in the account
+  kLastOwner,  // refused, nothing changed: the user is the account's only owner user
+};
+
 class ApiAccess {
  public:
   virtual ~ApiAccess() = default;
@@ -56,6 +63,16 @@ class ApiAccess {
                                                        std::string_view user_sid) = 0;
   virtual common::Result<std::vector<User>> listUsers(
       std::string_view account_sid) = 0;  // by email
+  // Deletes the user and every API key that acts for it, in one transaction; the account's
+  // last owner user stays (kLastOwner).
+  virtual common::Result<UserChange> removeUser(std::string_view account_sid,
+                                                std::string_view user_sid) = 0;
+  // Gives the user `role`, and the API keys that act for it the same role, in one
+  // transaction; demoting the account's last owner user is refused (kLastOwner).
+  // kInvalidArgument: unknown role.
+  virtual common::Result<UserChange> setUserRole(std::string_view account_sid,
+                                                 std::string_view user_sid, std::string_view role,
+                                                 int64_t updated_at) = 0;
   // false when the SID exists. kInvalidArgument: bad SID, unknown role, a user_sid that is
   // not a user of the same account, an account that does not exist.
   virtual common::Result<bool> createKey(const ApiKey& key) = 0;

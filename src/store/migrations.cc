@@ -282,6 +282,10 @@ constexpr std::string_view kV10 =
     " SELECT s.domain, s.account_sid, 0, 'admin' FROM sip_domains s"
     " WHERE NOT EXISTS (SELECT 1 FROM sip_domain_owners o WHERE o.domain = s.domain);";
 
+// Migration 12: the secondary auth token of a rotation, sealed like the primary; '' is none.
+constexpr std::string_view kV12 =
+    "ALTER TABLE accounts ADD COLUMN auth_token_secondary_sealed TEXT NOT NULL DEFAULT '';";
+
 std::string concat(std::initializer_list<std::string_view> parts) {
   std::string out;
   for (std::string_view p : parts) out.append(p);
@@ -371,6 +375,7 @@ const std::vector<Migration>& builtinMigrations() {
       // append-only triggers do not fire.
       {11, "audit log: count of coalesced entries",
        "ALTER TABLE audit_log ADD COLUMN count BIGINT NOT NULL DEFAULT 1;"},
+      {12, "accounts: a secondary auth token (rotation)", kV12},
   };
   return kMigrations;
 }

@@ -112,6 +112,30 @@ TEST(Permissions, NamesAreDistinct) {
   EXPECT_STREQ(permissionName(Permission::kNumbersWrite), "numbers:write");
 }
 
+TEST(Ranks, OwnerAboveAdminAboveTheRestWhichAreEqual) {
+  EXPECT_EQ(roleRank("owner"), 3);
+  EXPECT_EQ(roleRank("admin"), 2);
+  for (const char* role : {"developer", "billing", "read-only"}) EXPECT_EQ(roleRank(role), 1);
+  for (const char* role : {"", "Owner", "root"}) EXPECT_EQ(roleRank(role), 0) << role;
+
+  const char* roles[] = {"owner", "admin", "developer", "billing", "read-only"};
+  const bool want[5][5] = {
+      // target: owner admin developer billing read-only
+      {true, true, true, true, true},    // owner
+      {false, true, true, true, true},   // admin
+      {false, false, true, true, true},  // developer
+      {false, false, true, true, true},  // billing
+      {false, false, true, true, true},  // read-only
+  };
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 5; ++j)
+      EXPECT_EQ(ranksAtLeast(roles[i], roles[j]), want[i][j]) << roles[i] << " on " << roles[j];
+  // An unknown role manages nothing, and nothing is above an unknown target but nothing.
+  EXPECT_FALSE(ranksAtLeast("root", "read-only"));
+  EXPECT_FALSE(ranksAtLeast("", ""));
+  EXPECT_TRUE(ranksAtLeast("read-only", "root"));
+}
+
 TEST(PresentedUser, OnlySidShapedUsernames) {
   const std::string ac = "AC0123456789abcdef0123456789abcdef";
   const std::string sk = "SK0123456789abcdef0123456789abcdef";
@@ -383,6 +407,13 @@ class CountingApiAccess final : public store::ApiAccess {
   common::Result<std::vector<store::User>> listUsers(std::string_view a) override {
     return real_.listUsers(a);
   }
+  common::Result<store::UserChange> removeUser(std::string_view a, std::string_view u) override {
+    return real_.removeUser(a, u);
+  }
+  common::Result<store::UserChange> setUserRole(std::string_view a, std::string_view u,
+                                                std::string_view role, int64_t at) override {
+    return real_.setUserRole(a, u, role, at);
+  }
   common::Result<bool> createKey(const store::ApiKey& k) override { return real_.createKey(k); }
   common::Result<std::optional<store::ApiKey>> findKey(std::string_view sid) override {
     ++finds;
@@ -608,6 +639,89 @@ TEST_F(AuthenticatorTest, ReachableIsItselfAndItsSubaccountsOnly) {
   auto other_via_key = auth->reachable(k, other.account.sid);
   ASSERT_TRUE(other_via_key);
   EXPECT_FALSE(*other_via_key);
+}
+
+TEST_F(AuthenticatorTest, SecondaryTokenWorksBesideThePrimaryUntilPromoted) {
+  NewAccount a = account();
+  NewAccount b = account();
+  Authenticator::Options o;
+  o.cache_ttl = 3600s;
+  auto auth = authenticator(o);
+  Caller c;
+  ASSERT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  auto made = provisioning_->createSecondaryToken(a.account.sid, kNow + 1);
+  ASSERT_TRUE(made && *made);
+  const std::string secondary = (*made)->token;
+  ASSERT_NE(secondary, a.auth_token);
+  // Sealed at rest like the primary, bound to the account.
+  const std::string sealed = (*made)->account.auth_token_secondary_sealed;
+  EXPECT_EQ(sealed.find(secondary), std::string::npos);
+  EXPECT_EQ(*key_->open(sealed, a.account.sid), secondary);
+  EXPECT_FALSE(key_->open(sealed, b.account.sid));
+  EXPECT_EQ(provisioning_->secondaryToken((*made)->account), secondary);
+
+  // The cache holds the account as it was; where the change was made it is invalidated.
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, secondary), &c), AuthOutcome::kBadCredentials);
+  auth->invalidate(a.account.sid);
+  ASSERT_EQ(auth->authenticate(basic(a.account.sid, secondary), &c), AuthOutcome::kOk);
+  EXPECT_EQ(c.role, "owner");
+  EXPECT_EQ(c.account_sid, a.account.sid);
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  // Not another account's.
+  EXPECT_EQ(auth->authenticate(basic(b.account.sid, secondary), &c), AuthOutcome::kBadCredentials);
+
+  auto promoted = provisioning_->promoteSecondaryToken(a.account.sid, kNow + 2);
+  ASSERT_TRUE(promoted && *promoted);
+  EXPECT_EQ(provisioning_->authToken(**promoted), secondary);
+  EXPECT_EQ(provisioning_->secondaryToken(**promoted), "");
+  auth->invalidate(a.account.sid);
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, a.auth_token), &c),
+            AuthOutcome::kBadCredentials);
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, secondary), &c), AuthOutcome::kOk);
+
+  // A deleted secondary stops working.
+  auto again = provisioning_->createSecondaryToken(a.account.sid, kNow + 3);
+  ASSERT_TRUE(again && *again);
+  auth->invalidate(a.account.sid);
+  ASSERT_EQ(auth->authenticate(basic(a.account.sid, (*again)->token), &c), AuthOutcome::kOk);
+  ASSERT_TRUE(provisioning_->deleteSecondaryToken(a.account.sid, kNow + 4));
+  auth->invalidate(a.account.sid);
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, (*again)->token), &c),
+            AuthOutcome::kBadCredentials);
+  EXPECT_EQ(auth->authenticate(basic(a.account.sid, secondary), &c), AuthOutcome::kOk);
+  // No account, nothing made.
+  auto none = provisioning_->createSecondaryToken("AC" + std::string(32, '0'), kNow);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+}
+
+TEST_F(AuthenticatorTest, ReachableTellsWhetherTheTargetIsActive) {
+  NewAccount parent = account();
+  NewAccount sub = account(parent.account.sid);
+  auto auth = authenticator();
+  Caller p;
+  ASSERT_EQ(auth->authenticate(basic(parent.account.sid, parent.auth_token), &p), AuthOutcome::kOk);
+  bool active = false;
+  auto r = auth->reachable(p, sub.account.sid, &active);
+  ASSERT_TRUE(r && *r);
+  EXPECT_TRUE(active);
+  for (const char* status : {"suspended", "closed"}) {
+    setStatus(sub.account.sid, status);
+    auth->invalidate(sub.account.sid);
+    active = true;
+    r = auth->reachable(p, sub.account.sid, &active);
+    ASSERT_TRUE(r && *r) << status;  // still reached: the parent may read it
+    EXPECT_EQ((*r)->status, status);
+    EXPECT_FALSE(active) << status;
+  }
+  // Out of reach: `active` is not touched.
+  NewAccount other = account();
+  setStatus(other.account.sid, "closed");
+  active = true;
+  r = auth->reachable(p, other.account.sid, &active);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(*r);
+  EXPECT_TRUE(active);
 }
 
 TEST_F(AuthenticatorTest, FailureDelaysAreFreeThenDoubleUpToTheCap) {

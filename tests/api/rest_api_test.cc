@@ -700,14 +700,113 @@ TEST_F(RestApiTest, SubaccountScope) {
       post(accountPath(sub_sid) + ".json", ownerAuth(parent), {{"Status", "active"}}).status(),
       200);
   EXPECT_EQ(get(numbersPath(sub_sid), sub_auth).status(), 200);
-  // Closed is final.
+  expectError(post(accountPath(sub_sid) + ".json", ownerAuth(parent), {{"Status", "frozen"}}), 400,
+              20001);
+  // Closed is final: the closed account is only read (issue 23, finding 5).
   ASSERT_EQ(
       post(accountPath(sub_sid) + ".json", ownerAuth(parent), {{"Status", "closed"}}).status(),
       200);
-  expectError(post(accountPath(sub_sid) + ".json", ownerAuth(parent), {{"Status", "active"}}), 400,
-              20001);
-  expectError(post(accountPath(sub_sid) + ".json", ownerAuth(parent), {{"Status", "frozen"}}), 400,
-              20001);
+  expectError(post(accountPath(sub_sid) + ".json", ownerAuth(parent), {{"Status", "active"}}), 403,
+              20005);
+}
+
+// Issue 23, finding 5: a parent reaches its suspended or closed subaccounts, but only to read
+// them and to change a suspended one's status; every other request is 403 with code 20005.
+TEST_F(RestApiTest, InactiveSubaccountIsReadOnlyThroughItsParent) {
+  NewAccount parent = account("Parent");
+  const std::string owner = ownerAuth(parent);
+  const std::string admin = userKeyAuth(parent, "admin@example.com", "admin");
+  for (const char* status : {"suspended", "closed"}) {
+    SCOPED_TRACE(status);
+    auto sub = provisioning_->createAccount(status, parent.account.sid, now_);
+    ASSERT_TRUE(sub);
+    const std::string sid = sub->account.sid;
+    const std::string base = accountPath(sid);
+    const std::string number = std::string("+1555127000") + (status[0] == 's' ? "1" : "2");
+    json n = createNumber(sid, owner, number);
+    std::string dev_sk;
+    userKeyAuth(*sub, std::string("dev-") + status + "@example.com", "developer", &dev_sk);
+    ASSERT_EQ(post(base + ".json", owner, {{"Status", status}}).status(), 200);
+
+    const std::string number_path = numberPath(sid, n["sid"].get<std::string>());
+    struct Write {
+      std::string what, method, path;
+      FormParams form;
+    };
+    const std::vector<Write> writes = {
+        {"add a number", "POST", numbersPath(sid), {{"PhoneNumber", "+15551279999"}}},
+        {"update a number", "POST", number_path, {{"FriendlyName", "x"}}},
+        {"delete a number", "DELETE", number_path, {}},
+        {"send a message",
+         "POST",
+         base + "/Messages.json",
+         {{"From", number}, {"To", "+15551230000"}, {"Body", "hi"}}},
+        {"create a key", "POST", base + "/Keys.json", {{"FriendlyName", "k"}}},
+        {"delete a key", "DELETE", base + "/Keys/" + dev_sk + ".json", {}},
+        {"create a user",
+         "POST",
+         base + "/Users.json",
+         {{"Email", "n@example.com"}, {"Role", "admin"}}},
+        {"create a SIP credential list",
+         "POST",
+         base + "/SIP/CredentialLists.json",
+         {{"FriendlyName", "l"}}},
+        {"create a SIP domain",
+         "POST",
+         base + "/SIP/Domains.json",
+         {{"DomainName", std::string(status) + ".sip.example.com"}}},
+        {"create a call",
+         "POST",
+         base + "/Calls.json",
+         {{"From", number}, {"To", "+15551230000"}, {"Url", "https://example.com/v"}}},
+        {"rename it", "POST", base + ".json", {{"FriendlyName", "renamed"}}},
+        {"rename it with a status",
+         "POST",
+         base + ".json",
+         {{"Status", "active"}, {"FriendlyName", "renamed"}}},
+    };
+    for (const std::string& auth : {owner, admin}) {
+      for (const Write& w : writes) {
+        Reply r = call(w.method, w.path, auth, w.method == "POST" ? encodeForm(w.form) : "");
+        EXPECT_EQ(r.status(), 403) << w.what << ": " << r.raw.body;
+        expectError(r, 403, 20005);
+        EXPECT_NE(r.body.value("message", "").find(status), std::string::npos) << r.raw.body;
+      }
+    }
+    // Nothing changed, and every read works.
+    Reply numbers = get(numbersPath(sid), owner);
+    ASSERT_EQ(numbers.status(), 200) << numbers.raw.body;
+    ASSERT_EQ(numbers.body["incoming_phone_numbers"].size(), 1u);
+    EXPECT_EQ(numbers.body["incoming_phone_numbers"][0]["friendly_name"], number);
+    EXPECT_EQ(get(number_path, admin).status(), 200);
+    EXPECT_EQ(get(base + ".json", owner).body["friendly_name"], status);
+    EXPECT_EQ(get(base + "/Keys.json", owner).body["keys"].size(), 1u);
+    EXPECT_EQ(get(base + "/Users.json", owner).body["users"].size(), 1u);
+    EXPECT_EQ(get(base + "/Messages.json", owner).status(), 200);
+    EXPECT_EQ(get(base + "/Balance.json", owner).status(), 200);
+    EXPECT_EQ(get(base + "/SIP/CredentialLists.json", owner).status(), 200);
+    EXPECT_EQ(get(base + "/AuditEvents.json", owner).status(), 200);
+  }
+  // The parent re-activates a suspended one (closed: see SubaccountScope), and writes work again.
+  auto sub = provisioning_->createAccount("again", parent.account.sid, now_);
+  ASSERT_TRUE(sub);
+  const std::string base = accountPath(sub->account.sid);
+  ASSERT_EQ(post(base + ".json", owner, {{"Status", "suspended"}}).status(), 200);
+  expectError(post(numbersPath(sub->account.sid), owner, {{"PhoneNumber", "+15551271000"}}), 403,
+              20005);
+  Reply closed = post(base + ".json", admin, {{"Status", "closed"}});  // suspended -> closed
+  ASSERT_EQ(closed.status(), 200) << closed.raw.body;
+  expectError(post(base + ".json", owner, {{"Status", "suspended"}}), 403, 20005);
+  auto other = provisioning_->createAccount("other", parent.account.sid, now_);
+  ASSERT_TRUE(other);
+  const std::string other_base = accountPath(other->account.sid);
+  ASSERT_EQ(post(other_base + ".json", owner, {{"Status", "suspended"}}).status(), 200);
+  Reply back = post(other_base + ".json", owner, {{"Status", "active"}});
+  ASSERT_EQ(back.status(), 200) << back.raw.body;
+  EXPECT_EQ(back.body["status"], "active");
+  EXPECT_EQ(
+      post(numbersPath(other->account.sid), owner, {{"PhoneNumber", "+15551271001"}}).status(),
+      201);
 }
 
 TEST_F(RestApiTest, SubaccountOfASuspendedParentIsLockedOut) {
@@ -892,6 +991,189 @@ TEST_F(RestApiTest, DeletedKeyStopsWorking) {
               20404);
   expectError(del(accountPath(a.account.sid) + "/Keys/" + b_sk + ".json", ownerAuth(a)), 404,
               20404);
+}
+
+// Issue 23: keys and users are managed by rank (owner > admin > developer = billing =
+// read-only); an admin no longer deletes the owner's keys.
+TEST_F(RestApiTest, KeysAreDeletedOnlyAtOrBelowTheCallersRank) {
+  NewAccount a = account();
+  std::string owner_sk, admin_sk, admin2_sk, dev_sk;
+  const std::string owner_key = userKeyAuth(a, "owner@example.com", "owner", &owner_sk);
+  const std::string admin = userKeyAuth(a, "admin@example.com", "admin", &admin_sk);
+  userKeyAuth(a, "admin2@example.com", "admin", &admin2_sk);
+  const std::string dev = userKeyAuth(a, "dev@example.com", "developer", &dev_sk);
+  auto keyPath = [&](const std::string& sk) {
+    return accountPath(a.account.sid) + "/Keys/" + sk + ".json";
+  };
+  Reply refused = del(keyPath(owner_sk), admin);
+  expectError(refused, 403, 20403);
+  EXPECT_NE(refused.body.value("message", "").find("'owner'"), std::string::npos);
+  EXPECT_EQ(get(numbersPath(a.account.sid), owner_key).status(), 200);  // still works
+  // An owner key made by the account's token, also out of the admin's reach.
+  Reply made = post(accountPath(a.account.sid) + "/Keys.json", ownerAuth(a), {{"Role", "owner"}});
+  ASSERT_EQ(made.status(), 201);
+  expectError(del(keyPath(made.body["sid"].get<std::string>()), admin), 403, 20403);
+  // Its own rank and below: yes.
+  EXPECT_EQ(del(keyPath(admin2_sk), admin).status(), 204);
+  EXPECT_EQ(del(keyPath(dev_sk), admin).status(), 204);
+  expectError(get(numbersPath(a.account.sid), dev), 401, 20003);
+  // The owner deletes an admin's key, and an owner key (the token is always the owner).
+  EXPECT_EQ(del(keyPath(admin_sk), owner_key).status(), 204);
+  EXPECT_EQ(del(keyPath(owner_sk), ownerAuth(a)).status(), 204);
+  EXPECT_EQ(get(accountPath(a.account.sid) + "/Keys.json", ownerAuth(a)).body["keys"].size(), 1u);
+}
+
+TEST_F(RestApiTest, UsersAreFetchedReRoledAndDeletedByRank) {
+  NewAccount a = account();
+  auto made = [&](std::string_view email, std::string_view role) {
+    auto u = provisioning_->createUser(a.account.sid, email, role, now_);
+    EXPECT_TRUE(u) << u.error().reason;
+    return *u;
+  };
+  auto owner = made("owner@example.com", "owner");
+  auto admin = made("admin@example.com", "admin");
+  auto dev = made("dev@example.com", "developer");
+  auto auth = [](const std::pair<store::User, NewKey>& u) {
+    return basic(u.second.key.sid, u.second.secret);
+  };
+  auto userPath = [&](const store::User& u) {
+    return accountPath(a.account.sid) + "/Users/" + u.sid + ".json";
+  };
+
+  Reply fetched = get(userPath(dev.first), auth(admin));
+  ASSERT_EQ(fetched.status(), 200) << fetched.raw.body;
+  EXPECT_EQ(fetched.body["sid"], dev.first.sid);
+  EXPECT_EQ(fetched.body["role"], "developer");
+  EXPECT_EQ(fetched.body["email"], "dev@example.com");
+  expectError(
+      get(accountPath(a.account.sid) + "/Users/US" + std::string(32, '0') + ".json", auth(admin)),
+      404, 20404);
+  expectError(get(accountPath(a.account.sid) + "/Users/nope.json", auth(admin)), 404, 20404);
+  expectError(get(userPath(dev.first), auth(dev)), 403, 20403);  // no users:read
+
+  // Above the admin's rank: refused, whatever is asked.
+  expectError(del(userPath(owner.first), auth(admin)), 403, 20403);
+  expectError(post(userPath(owner.first), auth(admin), {{"Role", "read-only"}}), 403, 20403);
+  // Raising above itself: refused.
+  expectError(post(userPath(dev.first), auth(admin), {{"Role", "owner"}}), 403, 20403);
+  expectError(post(userPath(dev.first), auth(admin), {{"Role", "root"}}), 400, 20001);
+  expectError(post(userPath(dev.first), auth(admin), {{"Role", "admin"}, {"Email", "x@y.z"}}), 400,
+              20001);
+  EXPECT_EQ(get(userPath(dev.first), ownerAuth(a)).body["role"], "developer");
+
+  // Re-roling reaches the user's key at once.
+  EXPECT_EQ(post(numbersPath(a.account.sid), auth(dev), {{"PhoneNumber", "+15551280001"}}).status(),
+            201);
+  now_ += 60;
+  Reply rerole = post(userPath(dev.first), auth(admin), {{"Role", "read-only"}});
+  ASSERT_EQ(rerole.status(), 200) << rerole.raw.body;
+  EXPECT_EQ(rerole.body["role"], "read-only");
+  EXPECT_EQ(rerole.body["date_updated"], rfc2822Date(now_));
+  expectError(post(numbersPath(a.account.sid), auth(dev), {{"PhoneNumber", "+15551280002"}}), 403,
+              20403);
+  Reply key =
+      get(accountPath(a.account.sid) + "/Keys/" + dev.second.key.sid + ".json", ownerAuth(a));
+  EXPECT_EQ(key.body["role"], "read-only");
+
+  // Deleting a user takes its keys along.
+  EXPECT_EQ(del(userPath(dev.first), auth(admin)).status(), 204);
+  expectError(get(numbersPath(a.account.sid), auth(dev)), 401, 20003);
+  expectError(get(userPath(dev.first), ownerAuth(a)), 404, 20404);
+  expectError(del(userPath(dev.first), ownerAuth(a)), 404, 20404);
+
+  // The last owner user stays, even for the account's token; a second owner lets it go.
+  Reply last = del(userPath(owner.first), ownerAuth(a));
+  expectError(last, 400, 20001);
+  EXPECT_NE(last.body.value("message", "").find("last owner"), std::string::npos);
+  expectError(post(userPath(owner.first), auth(owner), {{"Role", "admin"}}), 400, 20001);
+  EXPECT_EQ(get(numbersPath(a.account.sid), auth(owner)).status(), 200);
+  ASSERT_EQ(post(userPath(admin.first), auth(owner), {{"Role", "owner"}}).status(), 200);
+  EXPECT_EQ(get(accountPath(a.account.sid) + "/AuditEvents.json", auth(admin)).status(), 200);
+  Reply demoted = post(userPath(owner.first), auth(admin), {{"Role", "developer"}});
+  ASSERT_EQ(demoted.status(), 200) << demoted.raw.body;
+  expectError(get(accountPath(a.account.sid) + "/Users.json", auth(owner)), 403, 20403);
+  EXPECT_EQ(del(userPath(owner.first), auth(admin)).status(), 204);
+  expectError(del(userPath(admin.first), auth(admin)), 400, 20001);  // now the last owner
+  Reply users = get(accountPath(a.account.sid) + "/Users.json", ownerAuth(a));
+  ASSERT_EQ(users.body["users"].size(), 1u);
+  EXPECT_EQ(users.body["users"][0]["sid"], admin.first.sid);
+  expectError(call("PUT", userPath(admin.first), ownerAuth(a)), 405, 20004);
+}
+
+// Auth-token rotation, as Twilio's /v1/AuthTokens: owners only, the secondary works beside
+// the primary, promotion retires the old primary at once.
+TEST_F(RestApiTest, AuthTokenRotation) {
+  NewAccount a = account();
+  NewAccount b = account("B");
+  const std::string admin = userKeyAuth(a, "admin@example.com", "admin");
+  const std::string owner_key = userKeyAuth(a, "owner@example.com", "owner");
+  const std::string home = accountPath(a.account.sid) + ".json";
+  ASSERT_EQ(get(home, ownerAuth(a)).status(), 200);  // cached now
+
+  expectError(post("/v1/AuthTokens/Secondary", admin, {}), 403, 20403);
+  expectError(post("/v1/AuthTokens/Promote", admin, {}), 403, 20403);
+  expectError(call("POST", "/v1/AuthTokens/Secondary", ""), 401, 20003);
+  expectError(post("/v1/AuthTokens/Promote", ownerAuth(a), {}), 404, 20404);  // nothing yet
+  expectError(get("/v1/AuthTokens/Secondary", ownerAuth(a)), 405, 20004);
+  expectError(post("/v1/AuthTokens/Other", ownerAuth(a), {}), 404, 20404);
+  expectError(post("/v1/AuthTokens/Secondary", ownerAuth(a), {{"Force", "true"}}), 400, 20001);
+  expectError(post("/v1/Accounts", ownerAuth(a), {}), 404, 20404);
+
+  Reply made = post("/v1/AuthTokens/Secondary", owner_key, {});
+  ASSERT_EQ(made.status(), 201) << made.raw.body;
+  EXPECT_EQ(made.body["account_sid"], a.account.sid);
+  EXPECT_EQ(made.body["url"], "/v1/AuthTokens/Secondary");
+  EXPECT_EQ(made.body["date_created"], "2025-11-22T10:00:00Z");
+  EXPECT_EQ(made.body["date_updated"], "2025-11-22T10:00:00Z");
+  const std::string secondary = made.body["secondary_auth_token"].get<std::string>();
+  EXPECT_EQ(secondary.size(), a.auth_token.size());
+  EXPECT_NE(secondary, a.auth_token);
+  // Sealed in the store, not in clear.
+  auto row = store_->accounts().find(a.account.sid);
+  ASSERT_TRUE(row && *row);
+  EXPECT_EQ((*row)->auth_token_secondary_sealed.find(secondary), std::string::npos);
+  EXPECT_EQ(provisioning_->secondaryToken(**row), secondary);
+
+  EXPECT_EQ(get(home, basic(a.account.sid, secondary)).status(), 200);
+  EXPECT_EQ(get(home, ownerAuth(a)).status(), 200);
+  expectError(get(accountPath(b.account.sid) + ".json", basic(b.account.sid, secondary)), 401,
+              20003);
+
+  now_ += 3600;
+  Reply promoted = post("/v1/AuthTokens/Promote", basic(a.account.sid, secondary), {});
+  ASSERT_EQ(promoted.status(), 200) << promoted.raw.body;
+  EXPECT_EQ(promoted.body["account_sid"], a.account.sid);
+  EXPECT_EQ(promoted.body["auth_token"], secondary);
+  EXPECT_EQ(promoted.body["url"], "/v1/AuthTokens/Promote");
+  EXPECT_EQ(promoted.body["date_updated"], "2025-11-22T11:00:00Z");
+  expectError(get(home, ownerAuth(a)), 401, 20003);  // the old primary, at once
+  const std::string now_auth = basic(a.account.sid, secondary);
+  Reply shown = get(home, now_auth);
+  ASSERT_EQ(shown.status(), 200);
+  EXPECT_EQ(shown.body["auth_token"], secondary);
+  expectError(post("/v1/AuthTokens/Promote", now_auth, {}), 404, 20404);  // used up
+
+  // A secondary can be dropped again.
+  Reply again = post("/v1/AuthTokens/Secondary", now_auth, {});
+  ASSERT_EQ(again.status(), 201);
+  const std::string dropped = again.body["secondary_auth_token"].get<std::string>();
+  EXPECT_EQ(get(home, basic(a.account.sid, dropped)).status(), 200);
+  EXPECT_EQ(del("/v1/AuthTokens/Secondary", now_auth).status(), 204);
+  expectError(get(home, basic(a.account.sid, dropped)), 401, 20003);
+  EXPECT_EQ(get(home, now_auth).status(), 200);
+
+  // Audited like every request, in the account's log.
+  rest_->flushAudit();
+  auto log = store_->auditLog().list(a.account.sid, 0, 100);
+  ASSERT_TRUE(log) << log.error().reason;
+  std::vector<std::string> rotations;
+  for (const store::AuditEntry& e : *log)
+    if (e.path.rfind("/v1/AuthTokens/", 0) == 0 && e.status < 300)
+      rotations.push_back(e.method + " " + e.path + " " + std::to_string(e.status));
+  EXPECT_EQ(rotations,
+            (std::vector<std::string>{
+                "DELETE /v1/AuthTokens/Secondary 204", "POST /v1/AuthTokens/Secondary 201",
+                "POST /v1/AuthTokens/Promote 200", "POST /v1/AuthTokens/Secondary 201"}));
 }
 
 TEST_F(RestApiTest, UsersValidation) {

@@ -611,6 +611,80 @@ TEST_F(ServiceTest, InboundIsStoredPostedAndItsTwimlAnswered) {
   EXPECT_EQ((*replies)[0].direction, "outbound-reply");
 }
 
+// Issue 23, finding 5: nothing acts for a suspended or closed account (or one whose parent
+// is not active). What it queued earlier fails with Twilio's 30002 instead of being sent.
+TEST_F(ServiceTest, QueuedMessagesOfAnInactiveAccountFailInsteadOfBeingSent) {
+  for (const char* status : {"queued", "sending"}) {
+    store::Message m;
+    m.sid = std::string("SM0000000000000000000000000000000") + (status[0] == 'q' ? "1" : "2");
+    m.account_sid = kAccount;
+    m.from = kNumber1;
+    m.to = kHandset;
+    m.body = status;
+    m.status = status;
+    m.status_callback = "http://127.0.0.1:9/status";
+    ASSERT_TRUE(*store_->messages().create(m));
+  }
+  store::Message other;
+  other.sid = "SM00000000000000000000000000000003";
+  other.account_sid = kOther;
+  other.from = kOtherNumber;
+  other.to = kHandset;
+  other.body = "other";
+  other.status = "queued";
+  ASSERT_TRUE(*store_->messages().create(other));
+  ASSERT_TRUE(*store_->accounts().update(kAccount, {.status = "closed", .updated_at = 1}));
+  start();
+  EXPECT_TRUE(waitStatus("SM00000000000000000000000000000001", "failed"));
+  EXPECT_TRUE(waitStatus("SM00000000000000000000000000000002", "failed"));
+  EXPECT_TRUE(waitStatus("SM00000000000000000000000000000003", "sent"));  // another account
+  store::Message m = message("SM00000000000000000000000000000001");
+  EXPECT_EQ(m.error_code, 30002);
+  EXPECT_EQ(m.error_message, "Account suspended or closed");
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(carrier_->got().size(), 1u);
+  EXPECT_EQ(carrier_->got()[0].body, "other");
+  EXPECT_EQ(service_->stats().inactive_account, 2u);
+  EXPECT_TRUE(webhooks_.requests().empty());  // no status callback for it either
+}
+
+TEST_F(ServiceTest, InboundToAnInactiveAccountIsKeptButTriggersNothing) {
+  // A subaccount of an active parent, suspended; and one whose parent is suspended.
+  const char* kParent = "AC00000000000000000000000000000010";
+  const char* kSub = "AC00000000000000000000000000000011";
+  for (const char* sid : {kParent, kSub}) {
+    store::Account a;
+    a.sid = sid;
+    a.friendly_name = sid;
+    if (sid == kSub) a.parent_sid = kParent;
+    ASSERT_TRUE(*store_->accounts().create(a));
+  }
+  addNumber(kSub, "+15005550020", true);
+  ASSERT_TRUE(*store_->accounts().update(kAccount, {.status = "suspended", .updated_at = 1}));
+  ASSERT_TRUE(*store_->accounts().update(kParent, {.status = "suspended", .updated_at = 1}));
+  webhooks_.answer("<Response><Message>Thanks!</Message></Response>");
+  start();
+  ASSERT_TRUE(inbound(kHandset, kNumber1, "hello"));
+  ASSERT_TRUE(inbound(kHandset, "+15005550020", "hello sub"));
+  ASSERT_TRUE(inbound(kHandset, kNumber2, "STOP"));  // kept as an opt-out, not confirmed
+  // The other account is served as usual (and shows the worker got this far).
+  ASSERT_TRUE(inbound(kHandset, kOtherNumber, "hello other"));
+  ASSERT_TRUE(webhooks_.waitFor(1));
+  ASSERT_TRUE(carrier_->waitFor(1));
+  std::this_thread::sleep_for(100ms);
+  ASSERT_EQ(webhooks_.requests().size(), 1u);
+  EXPECT_EQ(param(webhooks_.requests()[0], "To"), kOtherNumber);
+  ASSERT_EQ(carrier_->got().size(), 1u);
+  EXPECT_EQ(carrier_->got()[0].from, kOtherNumber);
+  EXPECT_EQ(service_->stats().inactive_account, 3u);
+  // Kept: readable by whoever may read the account.
+  auto kept = store_->messages().list(kAccount, {}, 0, 10);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->size(), 2u);
+  EXPECT_EQ(store_->messages().list(kSub, {}, 0, 10)->size(), 1u);
+  EXPECT_TRUE(*store_->optOuts().isOptedOut(kAccount, kHandset));
+}
+
 TEST_F(ServiceTest, InboundToAnUnknownNumberIsAckedAndCounted) {
   start();
   EXPECT_TRUE(inbound(kHandset, "+19999999999", "hi"));

@@ -3,6 +3,8 @@
 #include <limits>
 
 #include "backends.h"
+#include "store/db.h"
+#include "store/migrations.h"
 
 namespace store {
 namespace {
@@ -214,6 +216,67 @@ TEST_P(AccountsTest, UpdateReturnsTheNewRowAndNulloptForUnknown) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(**accounts.find(a.sid), want);
+}
+
+TEST_P(AccountsTest, SecondaryTokenIsSetPromotedAndDeleted) {
+  auto s = openStore();
+  ASSERT_TRUE(s);
+  auto& accounts = s->accounts();
+  Account a = account(sid("AC", 1), std::nullopt, "A", 100);
+  ASSERT_TRUE(*accounts.create(a));
+  EXPECT_EQ((*accounts.find(a.sid))->auth_token_secondary_sealed, "");
+  // Nothing to promote yet.
+  auto none = accounts.promoteSecondaryToken(a.sid, 150);
+  ASSERT_TRUE(none) << none.error().reason;
+  EXPECT_FALSE(*none);
+  EXPECT_EQ(**accounts.find(a.sid), a);
+
+  auto set = accounts.update(a.sid, {.auth_token_secondary_sealed = "sealed-2", .updated_at = 200});
+  ASSERT_TRUE(set && *set);
+  EXPECT_EQ((*set)->auth_token_secondary_sealed, "sealed-2");
+  EXPECT_EQ((*set)->auth_token_sealed, a.auth_token_sealed);
+  // An update of other fields keeps it.
+  ASSERT_TRUE(*accounts.update(a.sid, {.friendly_name = "B", .updated_at = 210}));
+  EXPECT_EQ((*accounts.find(a.sid))->auth_token_secondary_sealed, "sealed-2");
+
+  auto promoted = accounts.promoteSecondaryToken(a.sid, 300);
+  ASSERT_TRUE(promoted) << promoted.error().reason;
+  ASSERT_TRUE(*promoted);
+  EXPECT_EQ((*promoted)->auth_token_sealed, "sealed-2");
+  EXPECT_EQ((*promoted)->auth_token_secondary_sealed, "");
+  EXPECT_EQ((*promoted)->updated_at, 300);
+  EXPECT_EQ(**accounts.find(a.sid), **promoted);
+  EXPECT_FALSE(*accounts.promoteSecondaryToken(a.sid, 400));  // used up
+  EXPECT_FALSE(*accounts.promoteSecondaryToken(sid("AC", 9), 400));
+
+  ASSERT_TRUE(
+      *accounts.update(a.sid, {.auth_token_secondary_sealed = "sealed-3", .updated_at = 500}));
+  auto dropped = accounts.update(a.sid, {.auth_token_secondary_sealed = "", .updated_at = 600});
+  ASSERT_TRUE(dropped && *dropped);
+  EXPECT_EQ((*dropped)->auth_token_secondary_sealed, "");
+  EXPECT_EQ((*dropped)->auth_token_sealed, "sealed-2");
+}
+
+TEST_P(AccountsTest, Migration12GivesExistingAccountsNoSecondaryToken) {
+  {
+    auto db = Database::open(url_);
+    ASSERT_TRUE(db) << db.error().reason;
+    std::vector<Migration> v11(builtinMigrations().begin(), builtinMigrations().begin() + 11);
+    ASSERT_EQ(v11.back().version, 11);
+    ASSERT_TRUE(migrate(**db, v11, 1));
+    auto a = (*db)->exec(
+        "INSERT INTO accounts (sid, parent_sid, friendly_name, status, auth_token_sealed,"
+        " balance_millicents, currency, created_at, updated_at)"
+        " VALUES (?, NULL, 'old', 'active', 'sealed', 0, 'USD', 1, 1)",
+        {sid("AC", 1)});
+    ASSERT_TRUE(a) << a.error().reason;
+  }
+  auto s = openStore();
+  ASSERT_TRUE(s);
+  auto found = s->accounts().find(sid("AC", 1));
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->auth_token_sealed, "sealed");
+  EXPECT_EQ((*found)->auth_token_secondary_sealed, "");
 }
 
 TEST_P(AccountsTest, AddToBalanceArithmetic) {

@@ -169,6 +169,83 @@ TEST_P(ApiAccessTest, KeyValidation) {
   EXPECT_TRUE(*access.createKey(key(sid("SK", 1), kB, "admin", b_user.sid)));
 }
 
+TEST_P(ApiAccessTest, RemovingAUserTakesItsKeysAndKeepsTheLastOwner) {
+  auto s = openWithAccounts();
+  ASSERT_TRUE(s);
+  auto& access = s->apiAccess();
+  User owner = user(1, kA, "owner@example.com", "owner");
+  User dev = user(2, kA, "dev@example.com", "developer");
+  User b_owner = user(3, kB, "owner@example.com", "owner");
+  for (const User& u : {owner, dev, b_owner}) ASSERT_TRUE(*access.createUser(u));
+  auto key = [&](int n, const User& u) {
+    return ApiKey{sid("SK", n), u.account_sid, "k", "hash", u.role, u.sid, 1, 1};
+  };
+  ASSERT_TRUE(*access.createKey(key(1, owner)));
+  ASSERT_TRUE(*access.createKey(key(2, dev)));
+  ASSERT_TRUE(*access.createKey(key(3, dev)));
+  ApiKey standalone{sid("SK", 4), kA, "ci", "hash", "admin", std::nullopt, 1, 1};
+  ASSERT_TRUE(*access.createKey(standalone));
+
+  // Not A's user, or no user at all: nothing happens.
+  EXPECT_EQ(*access.removeUser(kA, b_owner.sid), UserChange::kNotFound);
+  EXPECT_EQ(*access.removeUser(kA, sid("US", 9)), UserChange::kNotFound);
+  // The developer goes with both its keys; the owner's and the standalone key stay.
+  auto gone = access.removeUser(kA, dev.sid);
+  ASSERT_TRUE(gone) << gone.error().reason;
+  EXPECT_EQ(*gone, UserChange::kDone);
+  EXPECT_FALSE(*access.findUser(kA, dev.sid));
+  EXPECT_FALSE(*access.findKey(sid("SK", 2)));
+  EXPECT_FALSE(*access.findKey(sid("SK", 3)));
+  EXPECT_TRUE(*access.findKey(sid("SK", 1)));
+  EXPECT_TRUE(*access.findKey(standalone.sid));
+  // The only owner user stays, with its key.
+  EXPECT_EQ(*access.removeUser(kA, owner.sid), UserChange::kLastOwner);
+  EXPECT_TRUE(*access.findUser(kA, owner.sid));
+  EXPECT_TRUE(*access.findKey(sid("SK", 1)));
+  // With a second owner, the first may go.
+  User second = user(5, kA, "second@example.com", "owner");
+  ASSERT_TRUE(*access.createUser(second));
+  EXPECT_EQ(*access.removeUser(kA, owner.sid), UserChange::kDone);
+  EXPECT_FALSE(*access.findKey(sid("SK", 1)));
+  EXPECT_EQ(*access.removeUser(kA, second.sid), UserChange::kLastOwner);
+  EXPECT_TRUE(*access.findUser(kB, b_owner.sid));  // B untouched
+}
+
+TEST_P(ApiAccessTest, SettingARoleReachesTheUsersKeysAndKeepsTheLastOwner) {
+  auto s = openWithAccounts();
+  ASSERT_TRUE(s);
+  auto& access = s->apiAccess();
+  User owner = user(1, kA, "owner@example.com", "owner");
+  User dev = user(2, kA, "dev@example.com", "developer");
+  for (const User& u : {owner, dev}) ASSERT_TRUE(*access.createUser(u));
+  ASSERT_TRUE(*access.createKey({sid("SK", 1), kA, "o", "hash", "owner", owner.sid, 1, 1}));
+  ASSERT_TRUE(*access.createKey({sid("SK", 2), kA, "d", "hash", "developer", dev.sid, 1, 1}));
+  ASSERT_TRUE(*access.createKey({sid("SK", 3), kA, "ci", "hash", "developer", std::nullopt, 1, 1}));
+
+  auto changed = access.setUserRole(kA, dev.sid, "admin", 50);
+  ASSERT_TRUE(changed) << changed.error().reason;
+  EXPECT_EQ(*changed, UserChange::kDone);
+  EXPECT_EQ((*access.findUser(kA, dev.sid))->role, "admin");
+  EXPECT_EQ((*access.findUser(kA, dev.sid))->updated_at, 50);
+  EXPECT_EQ((*access.findKey(sid("SK", 2)))->role, "admin");
+  EXPECT_EQ((*access.findKey(sid("SK", 2)))->updated_at, 50);
+  EXPECT_EQ((*access.findKey(sid("SK", 3)))->role, "developer");  // not the user's key
+
+  // Demoting the only owner is refused; promoting another first makes it possible.
+  EXPECT_EQ(*access.setUserRole(kA, owner.sid, "admin", 60), UserChange::kLastOwner);
+  EXPECT_EQ((*access.findUser(kA, owner.sid))->role, "owner");
+  EXPECT_EQ((*access.findKey(sid("SK", 1)))->role, "owner");
+  EXPECT_EQ(*access.setUserRole(kA, owner.sid, "owner", 61), UserChange::kDone);  // no demotion
+  EXPECT_EQ(*access.setUserRole(kA, dev.sid, "owner", 62), UserChange::kDone);
+  EXPECT_EQ(*access.setUserRole(kA, owner.sid, "read-only", 63), UserChange::kDone);
+  EXPECT_EQ((*access.findKey(sid("SK", 1)))->role, "read-only");
+
+  EXPECT_EQ(*access.setUserRole(kB, dev.sid, "admin", 70), UserChange::kNotFound);
+  auto bad = access.setUserRole(kA, dev.sid, "root", 70);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+}
+
 SB_INSTANTIATE_BACKENDS(ApiAccessTest);
 
 }  // namespace

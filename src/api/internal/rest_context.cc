@@ -50,6 +50,23 @@ std::optional<HttpReply> need(const Ctx& c, Permission p) {
                         permissionName(p));
 }
 
+bool mayGrant(const Ctx& c, std::string_view role) {
+  return store::isRole(role) && ranksAtLeast(c.caller.role, role) &&
+         (permissionsOf(role, c.roles) & ~permissionsOf(c.caller.role, c.roles)) == 0;
+}
+
+void writeKey(JsonWriter& w, const store::ApiKey& k, const std::string* secret) {
+  w.beginObject();
+  w.key("sid").string(k.sid);
+  w.key("friendly_name").string(k.friendly_name);
+  w.key("role").string(k.role);
+  w.key("user_sid").optionalString(k.user_sid);
+  w.key("date_created").string(rfc2822Date(k.created_at));
+  w.key("date_updated").string(rfc2822Date(k.updated_at));
+  if (secret) w.key("secret").string(*secret);
+  w.endObject();
+}
+
 std::optional<HttpReply> onlyParams(const Ctx& c, const std::vector<std::string_view>& allowed) {
   for (const auto& [name, value] : c.params) {
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end())

@@ -13,12 +13,14 @@
 #include "api/access_control.h"
 #include "api/http_server.h"
 #include "api/json_writer.h"
+#include "api/provisioning.h"
 #include "api/secrets.h"
 #include "api/twilio_format.h"
 #include "api/webhook_signature.h"
 #include "api/webhook_target_policy.h"
 #include "common/result.h"
 #include "store/accounts.h"
+#include "store/api_access.h"
 #include "store/store.h"
 
 namespace messaging {
@@ -50,6 +52,12 @@ HttpReply storeFailed(const common::Error& e);       // logged; 503, code 20503
 HttpReply methodNotAllowed(std::string_view allow);  // 405 with Allow
 // 403 (20403) when the caller's role does not grant `p` (in c.roles).
 std::optional<HttpReply> need(const Ctx& c, Permission p);
+// A role the caller may hand out or set: a known role of at most the caller's rank
+// (roleRank) that grants nothing the caller's own role lacks.
+bool mayGrant(const Ctx& c, std::string_view role);
+
+// An API key as Keys.json shows it; its secret only when `secret` is given (at creation).
+void writeKey(JsonWriter& w, const store::ApiKey& k, const std::string* secret);
 
 // The form fields a request may carry; an unknown one is a 400 naming it.
 std::optional<HttpReply> onlyParams(const Ctx& c, const std::vector<std::string_view>& allowed);
@@ -96,5 +104,15 @@ HttpReply sipResources(store::Store& store, const MasterKey& key, Ctx& c, std::s
 // after the account's "/". `service` may be null (then sending is refused with 503).
 HttpReply messageResources(store::Store& store, messaging::Service* service, Ctx& c,
                            std::string_view rest);
+
+// Users.json and Users/{US}.json (rest_users.cc); `sid` is "" for the list. Changes of a
+// user's role or its removal reach its keys, which `auth` forgets at once.
+HttpReply userResources(store::Store& store, Provisioning& provisioning, Authenticator& auth,
+                        Ctx& c, std::string_view sid);
+
+// Twilio's AuthTokens resource for the caller's own account (rest_auth_tokens.cc): `rest` is
+// "Secondary" or "Promote", the path after "/v1/AuthTokens/". Owners only.
+HttpReply authTokenResources(Provisioning& provisioning, Authenticator& auth, Ctx& c,
+                             std::string_view rest);
 
 }  // namespace api::internal
