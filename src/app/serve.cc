@@ -4,9 +4,7 @@
 
 #include <chrono>
 #include <csignal>
-#include <filesystem>
 #include <iostream>
-#include <system_error>
 
 #include "api/http_server.h"
 #include "api/rest_api.h"
@@ -16,6 +14,7 @@
 #include "app/sms_gateway.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/private_files.h"
 #include "store/store.h"
 
 namespace {
@@ -64,11 +63,8 @@ int runServe(const std::vector<std::string>& args) {
   sigset_t stop = blockStopSignals();
   if (!check_only) {
     // Before printing: scripts wait for the printed configuration, then expect data_dir.
-    std::error_code ec;
-    std::filesystem::create_directories(cfg->dataDir(), ec);
-    if (ec) {
-      std::cerr << "switchboard serve: cannot create data_dir " << cfg->dataDir() << ": "
-                << ec.message() << "\n";
+    if (auto st = common::preparePrivateDirectory(cfg->dataDir(), "data directory"); !st) {
+      std::cerr << "switchboard serve: " << st.error().reason << "\n";
       return 1;
     }
   }
