@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "api/internal/transfer_coding.h"
 #include "common/log.h"
 
 namespace api {
@@ -60,6 +61,17 @@ struct HttpServer::Impl {
 
 namespace {
 
+// Every field NAME of the message, joined as one list ("a, b"); "" when there is none.
+std::string joinedFields(const http::fields& fields, std::string_view name) {
+  std::string out;
+  for (auto [it, end] = fields.equal_range(beast::string_view(name.data(), name.size())); it != end;
+       ++it) {
+    if (!out.empty()) out += ", ";
+    out += std::string_view(it->value().data(), it->value().size());
+  }
+  return out;
+}
+
 // One connection: reads requests one after another (keep-alive), hands each to the handler,
 // and writes the replies in order. Stream is beast::tcp_stream or its TLS wrapper.
 template <typename Stream>
@@ -94,9 +106,32 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(uint32_t(server_.options.max_header_bytes));
     beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
-    http::async_read(
+    // The header alone first: its framing is checked before a byte of the body is read.
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+  }
+
+  void onHeader(beast::error_code ec) {
+    if (ec) return onRead(ec);
+    const auto& msg = parser_->get();
+    if (msg.find(http::field::transfer_encoding) != msg.end()) {
+      auto verdict =
+          internal::checkTransferEncoding(joinedFields(msg, "Transfer-Encoding"), msg.version());
+      // The parser must agree that the body is chunked, or the two would frame it apart.
+      if (!verdict.status && !parser_->chunked())
+        verdict = {400, "the Transfer-Encoding header is malformed"};
+      if (verdict.status) {
+        ++server_.bad_requests;
+        // The body is never read: what follows on this connection is not a request.
+        return send(server_.errorReply(verdict.status, verdict.reason), /*keep_alive=*/false, 11);
+      }
+    }
+    if (parser_->is_done()) return onRead({});
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code read_ec, size_t) {
+                       self->onRead(read_ec);
+                     });
   }
 
   void onRead(beast::error_code ec) {

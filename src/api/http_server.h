@@ -3,6 +3,10 @@
 // marked tls. Plain HTTP is refused on any non-loopback address unless allow_plain_remote
 // says otherwise, so credentials never cross a network in clear by accident.
 //
+// Framing follows RFC 9112: a Transfer-Encoding that does not end in chunked gets 400, one
+// with a coding besides chunked 501, and either closes the connection before the body is
+// read.
+//
 // The handler runs on one of the server's threads (never a SIP worker) and may block on the
 // store; it fills an HttpReply, which the server sends after reply.delay (the slowdown of
 // repeated authentication failures) without holding the thread.
@@ -68,7 +72,7 @@ class HttpServer {
     std::string tls_certificate;            // PEM chain and key; required when a listener has tls
     std::string tls_key;
     bool allow_plain_remote = false;
-    // Makes the body of the answers the server gives by itself (400, 413, 431).
+    // Makes the body of the answers the server gives by itself (400, 413, 431, 501).
     std::function<HttpReply(int status, std::string_view message)> error_reply;
   };
   using Handler = std::function<HttpReply(HttpRequest& request)>;
