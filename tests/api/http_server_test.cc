@@ -1,5 +1,6 @@
 // The HTTP server on a real loopback socket: RFC 9112 request framing (Transfer-Encoding),
-// and the framing rule alone.
+// the per-address connection cap and per-connection request cap, and X-Forwarded-For from
+// trusted proxies only. Plus the framing, forwarding and counting rules alone.
 #include "api/http_server.h"
 
 #include <arpa/inet.h>
@@ -15,11 +16,14 @@
 #include <thread>
 #include <vector>
 
+#include "api/internal/connection_limit.h"
+#include "api/internal/forwarded_for.h"
 #include "api/internal/transfer_coding.h"
 
 namespace api {
 namespace {
 
+using boost::asio::ip::make_address;
 using namespace std::chrono_literals;
 
 // A client socket on loopback, optionally from another source address of lo (127.0.0.2).
@@ -105,6 +109,12 @@ class HttpServerTest : public ::testing::Test {
     std::string out = c.readAll();
     if (closed) *closed = c.closed();
     return out;
+  }
+  // Waits (bounded) until the server has accepted `n` connections.
+  bool waitConnections(uint64_t n) {
+    for (int i = 0; i < 200 && server_->stats().connections < n; ++i)
+      std::this_thread::sleep_for(10ms);
+    return server_->stats().connections >= n;
   }
 
   std::unique_ptr<HttpServer> server_;
@@ -218,6 +228,75 @@ TEST_F(HttpServerTest, WhatHeldStillHolds) {
   EXPECT_FALSE(closed);
 }
 
+TEST_F(HttpServerTest, TheLastAllowedRequestOfAConnectionSaysClose) {
+  start({.max_requests_per_connection = 3});
+  bool closed = false;
+  std::string pipelined;
+  for (int i = 0; i < 5; ++i)
+    pipelined += "GET /" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string out = exchange(pipelined, "127.0.0.1", &closed);
+  EXPECT_EQ(count(out, "HTTP/1.1 200 "), 3u) << out;
+  EXPECT_EQ(count(out, "Connection: close"), 1u) << out;
+  EXPECT_NE(out.find("GET /2 peer="), std::string::npos);
+  EXPECT_EQ(out.find("GET /3 peer="), std::string::npos);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(handled_, 3);
+}
+
+TEST_F(HttpServerTest, OneAddressAtItsCapLeavesTheOthersServed) {
+  start({.max_connections_per_address = 3});
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(port_, "127.0.0.2"));
+    ASSERT_TRUE(held.back()->ok()) << "cannot connect from 127.0.0.2";
+    held.back()->send("GET /slow HTTP/1.1\r\n");  // never finished
+  }
+  ASSERT_TRUE(waitConnections(3));
+  // The fourth from the same address is closed without an answer ...
+  bool closed = false;
+  std::string out = exchange("GET /4 HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.2", &closed);
+  EXPECT_EQ(out, "");
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(server_->stats().refused_connections, 1u);
+  // ... while another address is served.
+  out = exchange("GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.1");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 ", 0), 0u) << out;
+  EXPECT_NE(out.find("peer=127.0.0.1"), std::string::npos) << out;
+  // A connection closed gives its place back.
+  held.front()->close();
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    std::this_thread::sleep_for(20ms);
+    served = exchange("GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.2")
+                 .rfind("HTTP/1.1 200 ", 0) == 0;
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST_F(HttpServerTest, ForwardedForIsBelievedFromTrustedProxiesOnly) {
+  start({.trusted_proxies = *common::AddressSet::parse({"127.0.0.1", "10.0.0.0/8"})});
+  auto peerOf = [&](const char* source, std::string_view headers) {
+    std::string out = exchange(
+        "GET /p HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + std::string(headers) + "\r\n",
+        source);
+    size_t at = out.find("peer=");
+    return at == std::string::npos ? out : out.substr(at + 5, out.find(' ', at) - at - 5);
+  };
+  // From a trusted proxy: the right-most address that is not itself a trusted proxy.
+  EXPECT_EQ(peerOf("127.0.0.1", "X-Forwarded-For: 198.51.100.1, 203.0.113.9, 10.1.2.3\r\n"),
+            "203.0.113.9");
+  // Two fields make one list.
+  EXPECT_EQ(peerOf("127.0.0.1",
+                   "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-For: 203.0.113.9, 10.0.0.1\r\n"),
+            "203.0.113.9");
+  EXPECT_EQ(peerOf("127.0.0.1", "X-Forwarded-For: 2001:db8::7\r\n"), "2001:db8::7");
+  // Malformed: the proxy's own address.
+  EXPECT_EQ(peerOf("127.0.0.1", "X-Forwarded-For: 203.0.113.9, not-an-ip\r\n"), "127.0.0.1");
+  EXPECT_EQ(peerOf("127.0.0.1", ""), "127.0.0.1");
+  // From anyone else it is ignored.
+  EXPECT_EQ(peerOf("127.0.0.2", "X-Forwarded-For: 203.0.113.9\r\n"), "127.0.0.2");
+}
+
 TEST(TransferCodingTest, ChunkedMustBeLastAndAlone) {
   using internal::checkTransferEncoding;
   EXPECT_EQ(checkTransferEncoding("chunked", 11).status, 0);
@@ -234,6 +313,42 @@ TEST(TransferCodingTest, ChunkedMustBeLastAndAlone) {
   EXPECT_EQ(checkTransferEncoding("gzip, chunked", 11).status, 501);
   EXPECT_EQ(checkTransferEncoding("identity, chunked", 11).status, 501);
   EXPECT_EQ(checkTransferEncoding("x-custom;a=b, chunked", 11).status, 501);
+}
+
+TEST(ForwardedForTest, RightMostUntrustedHop) {
+  auto trusted = *common::AddressSet::parse({"10.0.0.0/8", "2001:db8:1::/48"});
+  auto client = [&](const char* peer, std::string_view xff) {
+    return internal::forwardedClient(make_address(peer), xff, trusted).to_string();
+  };
+  EXPECT_EQ(client("10.0.0.1", "192.0.2.1, 10.9.9.9"), "192.0.2.1");
+  EXPECT_EQ(client("10.0.0.1", "junk, 192.0.2.1"), "192.0.2.1");  // left of the client: theirs
+  EXPECT_EQ(client("10.0.0.1", "192.0.2.1, junk"), "10.0.0.1");
+  EXPECT_EQ(client("10.0.0.1", "10.0.0.7, 10.0.0.8"), "10.0.0.7");
+  EXPECT_EQ(client("10.0.0.1", "[2001:db8:2::5]"), "2001:db8:2::5");
+  EXPECT_EQ(client("10.0.0.1", "::ffff:192.0.2.4"), "192.0.2.4");
+  EXPECT_EQ(client("10.0.0.1", "192.0.2.1:4711"), "10.0.0.1");
+  EXPECT_EQ(client("2001:db8:1::9", "192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(client("192.0.2.50", "192.0.2.1"), "192.0.2.50");
+}
+
+TEST(ConnectionLimitTest, CountsPerAddressAndIpv6PerSlash64) {
+  internal::ConnectionLimit limit(2);
+  auto a1 = limit.acquire(make_address("192.0.2.1"));
+  auto a2 = limit.acquire(make_address("192.0.2.1"));
+  EXPECT_TRUE(a1 && a2);
+  EXPECT_FALSE(limit.acquire(make_address("192.0.2.1")));
+  EXPECT_TRUE(limit.acquire(make_address("192.0.2.2")));  // and given back at once
+  EXPECT_EQ(limit.open(make_address("192.0.2.2")), 0u);
+  a1.reset();
+  EXPECT_EQ(limit.open(make_address("192.0.2.1")), 1u);
+  EXPECT_TRUE(limit.acquire(make_address("192.0.2.1")));
+
+  auto b1 = limit.acquire(make_address("2001:db8:0:1::1"));
+  auto b2 = limit.acquire(make_address("2001:db8:0:1:ffff::2"));
+  EXPECT_TRUE(b1 && b2);
+  EXPECT_FALSE(limit.acquire(make_address("2001:db8:0:1::3")));
+  EXPECT_TRUE(limit.acquire(make_address("2001:db8:0:2::1")));
+  EXPECT_EQ(limit.open(make_address("2001:db8:0:1::99")), 2u);
 }
 
 }  // namespace
