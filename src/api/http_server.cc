@@ -15,6 +15,9 @@
 #include <optional>
 #include <thread>
 
+#include "api/internal/connection_limit.h"
+#include "api/internal/forwarded_for.h"
+#include "api/internal/transfer_coding.h"
 #include "common/log.h"
 
 namespace api {
@@ -35,16 +38,21 @@ bool isLoopbackHost(std::string_view host) {
 }
 
 struct HttpServer::Impl {
+  explicit Impl(Options o)
+      : options(std::move(o)), connection_limit(options.max_connections_per_address) {}
+
   Options options;
   Handler handler;
-  std::optional<ssl::context> tls;  // before io: sessions still queued in io use it
+  std::optional<ssl::context> tls;             // before io: sessions still queued in io use it
+  internal::ConnectionLimit connection_limit;  // before io too: their slots return to it
   asio::io_context io;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<bool> acceptor_tls;
   std::vector<std::thread> threads;
   std::mutex stop_mutex;
   bool stopped = false;
-  std::atomic<uint64_t> connections{0}, requests{0}, bad_requests{0}, tls_failures{0};
+  std::atomic<uint64_t> connections{0}, requests{0}, bad_requests{0}, tls_failures{0},
+      refused_connections{0};
 
   HttpReply errorReply(int status, std::string_view message) {
     if (options.error_reply) return options.error_reply(status, message);
@@ -60,16 +68,30 @@ struct HttpServer::Impl {
 
 namespace {
 
+// Every field NAME of the message, joined as one list ("a, b"); "" when there is none.
+std::string joinedFields(const http::fields& fields, std::string_view name) {
+  std::string out;
+  for (auto [it, end] = fields.equal_range(beast::string_view(name.data(), name.size())); it != end;
+       ++it) {
+    if (!out.empty()) out += ", ";
+    out += std::string_view(it->value().data(), it->value().size());
+  }
+  return out;
+}
+
 // One connection: reads requests one after another (keep-alive), hands each to the handler,
 // and writes the replies in order. Stream is beast::tcp_stream or its TLS wrapper.
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(HttpServer::Impl& server, Stream stream, std::string peer, bool secure)
+  Session(HttpServer::Impl& server, Stream stream, asio::ip::address peer,
+          std::optional<internal::ConnectionLimit::Slot> slot, bool secure)
       : server_(server),
         stream_(std::move(stream)),
         timer_(stream_.get_executor()),
-        peer_(std::move(peer)),
+        peer_(peer),
+        peer_text_(peer.to_string()),
+        slot_(std::move(slot)),
         secure_(secure) {}
 
   void start() {
@@ -94,9 +116,32 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(uint32_t(server_.options.max_header_bytes));
     beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
-    http::async_read(
+    // The header alone first: its framing is checked before a byte of the body is read.
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
+  }
+
+  void onHeader(beast::error_code ec) {
+    if (ec) return onRead(ec);
+    const auto& msg = parser_->get();
+    if (msg.find(http::field::transfer_encoding) != msg.end()) {
+      auto verdict =
+          internal::checkTransferEncoding(joinedFields(msg, "Transfer-Encoding"), msg.version());
+      // The parser must agree that the body is chunked, or the two would frame it apart.
+      if (!verdict.status && !parser_->chunked())
+        verdict = {400, "the Transfer-Encoding header is malformed"};
+      if (verdict.status) {
+        ++server_.bad_requests;
+        // The body is never read: what follows on this connection is not a request.
+        return send(server_.errorReply(verdict.status, verdict.reason), /*keep_alive=*/false, 11);
+      }
+    }
+    if (parser_->is_done()) return onRead({});
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code read_ec, size_t) {
+                       self->onRead(read_ec);
+                     });
   }
 
   void onRead(beast::error_code ec) {
@@ -118,6 +163,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return send(server_.errorReply(status, what), /*keep_alive=*/false, 11);
     }
     ++server_.requests;
+    ++served_;
     auto& msg = parser_->get();
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -127,7 +173,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (auto it = msg.find(http::field::content_type); it != msg.end())
       req.content_type = std::string(it->value());
     req.body = std::move(msg.body());
-    req.peer = peer_;
+    req.peer = peer_text_;
+    if (!server_.options.trusted_proxies.empty() &&
+        server_.options.trusted_proxies.contains(peer_)) {
+      req.peer = internal::forwardedClient(peer_, joinedFields(msg, "X-Forwarded-For"),
+                                           server_.options.trusted_proxies)
+                     .to_string();
+    }
     req.secure = secure_;
     HttpReply reply;
     try {
@@ -136,7 +188,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       SB_LOG(kError, std::string("http: handler threw: ") + e.what());
       reply = server_.errorReply(500, "internal error");
     }
-    send(std::move(reply), msg.keep_alive(), msg.version());
+    bool keep_alive = msg.keep_alive() && served_ < server_.options.max_requests_per_connection;
+    send(std::move(reply), keep_alive, msg.version());
   }
 
   void send(HttpReply reply, bool keep_alive, unsigned version) {
@@ -196,8 +249,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::string peer_;
+  asio::ip::address peer_;  // the TCP peer
+  std::string peer_text_;
+  std::optional<internal::ConnectionLimit::Slot> slot_;  // none for a trusted proxy
   bool secure_;
+  size_t served_ = 0;  // requests read on this connection
 };
 
 }  // namespace
@@ -207,19 +263,33 @@ void HttpServer::Impl::accept(size_t index) {
       asio::make_strand(io), [this, index](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
+          boost::system::error_code peer_ec;
+          auto remote = socket.remote_endpoint(peer_ec);
+          if (peer_ec) {  // gone already
+            socket.close(peer_ec);
+            return accept(index);
+          }
+          asio::ip::address peer = remote.address();
+          const bool proxy = options.trusted_proxies.contains(peer);
+          std::optional<internal::ConnectionLimit::Slot> slot =
+              proxy ? std::nullopt : connection_limit.acquire(peer);
+          if (!proxy && !slot) {
+            // Closed unread: answering would mean reading its request, which is the work the
+            // cap exists to refuse.
+            ++refused_connections;
+            socket.close(peer_ec);
+            return accept(index);
+          }
           ++connections;
-          boost::system::error_code ignored;
-          socket.set_option(tcp::no_delay(true), ignored);
-          auto remote = socket.remote_endpoint(ignored);
-          std::string peer = ignored ? "" : remote.address().to_string();
+          socket.set_option(tcp::no_delay(true), peer_ec);
           if (acceptor_tls[index]) {
             beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
             std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-                *this, std::move(stream), std::move(peer), true)
+                *this, std::move(stream), peer, std::move(slot), true)
                 ->start();
           } else {
             std::make_shared<Session<beast::tcp_stream>>(
-                *this, beast::tcp_stream(std::move(socket)), std::move(peer), false)
+                *this, beast::tcp_stream(std::move(socket)), peer, std::move(slot), false)
                 ->start();
           }
         }
@@ -227,8 +297,8 @@ void HttpServer::Impl::accept(size_t index) {
       });
 }
 
-HttpServer::HttpServer(Options options, Handler handler) : impl_(std::make_unique<Impl>()) {
-  impl_->options = std::move(options);
+HttpServer::HttpServer(Options options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options))) {
   impl_->handler = std::move(handler);
 }
 
@@ -315,7 +385,7 @@ void HttpServer::stop() {
 
 HttpServer::Stats HttpServer::stats() const {
   return {impl_->connections.load(), impl_->requests.load(), impl_->bad_requests.load(),
-          impl_->tls_failures.load()};
+          impl_->tls_failures.load(), impl_->refused_connections.load()};
 }
 
 }  // namespace api

@@ -3,6 +3,12 @@
 // marked tls. Plain HTTP is refused on any non-loopback address unless allow_plain_remote
 // says otherwise, so credentials never cross a network in clear by accident.
 //
+// Framing follows RFC 9112: a Transfer-Encoding that does not end in chunked gets 400, one
+// with a coding besides chunked 501, and either closes the connection before the body is
+// read. One address holds at most max_connections_per_address connections (more are closed
+// unread) and one connection carries at most max_requests_per_connection requests. Behind a
+// reverse proxy, X-Forwarded-For names the client only when the peer is a trusted proxy.
+//
 // The handler runs on one of the server's threads (never a SIP worker) and may block on the
 // store; it fills an HttpReply, which the server sends after reply.delay (the slowdown of
 // repeated authentication failures) without holding the thread.
@@ -25,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/address_set.h"
 #include "common/config.h"
 #include "common/result.h"
 
@@ -41,7 +48,9 @@ struct HttpRequest {
   std::string authorization;  // the headers the API reads; "" when absent
   std::string content_type;
   std::string body;
-  std::string peer;     // the client's address, e.g. "127.0.0.1" or "::1"
+  // The client's address, e.g. "127.0.0.1" or "::1": the TCP peer, or the client a trusted
+  // proxy names in X-Forwarded-For.
+  std::string peer;
   bool secure = false;  // arrived over TLS
 };
 
@@ -68,7 +77,14 @@ class HttpServer {
     std::string tls_certificate;            // PEM chain and key; required when a listener has tls
     std::string tls_key;
     bool allow_plain_remote = false;
-    // Makes the body of the answers the server gives by itself (400, 413, 431).
+    // Open connections one address may hold (IPv6: one /64); more are closed at once, unread.
+    // Trusted proxies are not capped: they carry many clients.
+    size_t max_connections_per_address = 128;
+    // Requests served on one connection; the last is answered with Connection: close.
+    size_t max_requests_per_connection = 1000;
+    // Peers whose X-Forwarded-For is believed (HttpRequest::peer); empty: none.
+    common::AddressSet trusted_proxies;
+    // Makes the body of the answers the server gives by itself (400, 413, 431, 501).
     std::function<HttpReply(int status, std::string_view message)> error_reply;
   };
   using Handler = std::function<HttpReply(HttpRequest& request)>;
@@ -76,8 +92,9 @@ class HttpServer {
   struct Stats {
     uint64_t connections = 0;
     uint64_t requests = 0;
-    uint64_t bad_requests = 0;  // unparsable, too large: answered by the server itself
-    uint64_t tls_failures = 0;  // handshakes that failed
+    uint64_t bad_requests = 0;         // unparsable, too large: answered by the server itself
+    uint64_t tls_failures = 0;         // handshakes that failed
+    uint64_t refused_connections = 0;  // over max_connections_per_address: closed unread
   };
 
   HttpServer(Options options, Handler handler);

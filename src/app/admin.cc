@@ -15,6 +15,7 @@
 #include "app/sip_domain_ownership.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "common/private_files.h"
 #include "common/strings.h"
 #include "sip/auth.h"
 #include "store/store.h"
@@ -619,6 +620,11 @@ int runAdmin(const std::vector<std::string>& args, std::ostream& out, std::ostre
       noun != "sip-block" && noun != "account" && noun != "number" && noun != "user" &&
       noun != "sms-trunk")
     return usage(err, "unknown verb '" + noun + "'");
+  // The data directory serve would refuse is refused here too, before the store opens.
+  if (auto st = common::checkPrivate(cfg->dataDir(), "data directory"); !st) {
+    err << "switchboard admin: " << st.error().reason << "\n";
+    return 1;
+  }
   auto db = store::Store::open(cfg->store().url);
   if (!db) {
     err << "switchboard admin: " << db.error().reason << "\n";

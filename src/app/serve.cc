@@ -4,9 +4,7 @@
 
 #include <chrono>
 #include <csignal>
-#include <filesystem>
 #include <iostream>
-#include <system_error>
 
 #include "api/http_server.h"
 #include "api/rest_api.h"
@@ -14,8 +12,10 @@
 #include "app/options.h"
 #include "app/sip_edge.h"
 #include "app/sms_gateway.h"
+#include "common/address_set.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/private_files.h"
 #include "store/store.h"
 
 namespace {
@@ -64,11 +64,8 @@ int runServe(const std::vector<std::string>& args) {
   sigset_t stop = blockStopSignals();
   if (!check_only) {
     // Before printing: scripts wait for the printed configuration, then expect data_dir.
-    std::error_code ec;
-    std::filesystem::create_directories(cfg->dataDir(), ec);
-    if (ec) {
-      std::cerr << "switchboard serve: cannot create data_dir " << cfg->dataDir() << ": "
-                << ec.message() << "\n";
+    if (auto st = common::preparePrivateDirectory(cfg->dataDir(), "data directory"); !st) {
+      std::cerr << "switchboard serve: " << st.error().reason << "\n";
       return 1;
     }
   }
@@ -110,6 +107,10 @@ int runServe(const std::vector<std::string>& args) {
   ho.tls_certificate = hc.tls_certificate;
   ho.tls_key = hc.tls_key;
   ho.allow_plain_remote = hc.allow_plain_remote;
+  ho.max_connections_per_address = hc.max_connections_per_address;
+  ho.max_requests_per_connection = hc.max_requests_per_connection;
+  // Config validated the list; parse() cannot fail here.
+  ho.trusted_proxies = common::AddressSet::parse(hc.trusted_proxies).value();
   ho.error_reply = &api::RestApi::protocolError;
   api::HttpServer http(std::move(ho), [&rest](api::HttpRequest& r) { return rest.handle(r); });
   if (auto st = http.start(); !st) return fail(st.error().reason);
@@ -139,7 +140,8 @@ int runServe(const std::vector<std::string>& args) {
   auto rs = rest.stats();
   SB_LOG(kInfo, "http: " + std::to_string(hs.connections) + " connections, " +
                     std::to_string(hs.requests) + " requests, " + std::to_string(hs.bad_requests) +
-                    " refused unparsed, " + std::to_string(rs.auth_failures) +
+                    " refused unparsed, " + std::to_string(hs.refused_connections) +
+                    " connections over the per-address cap, " + std::to_string(rs.auth_failures) +
                     " authentication failures, " + std::to_string(rs.client_errors) + " 4xx, " +
                     std::to_string(rs.server_errors) + " 5xx");
   return 0;

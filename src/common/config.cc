@@ -87,6 +87,15 @@ const std::vector<Config::KeyInfo>& Config::keys() {
        "threads serving HTTP requests (they may wait on the store)", 1, 256},
       {"http.max_body_bytes", Kind::kInt, "1048576", "larger request bodies get 413", 1024,
        67108864},
+      {"http.max_connections_per_address", Kind::kInt, "128",
+       "open connections one client address (IPv6: one /64) may hold; more are closed at once", 1,
+       1000000},
+      {"http.max_requests_per_connection", Kind::kInt, "1000",
+       "requests served on one connection; the last is answered with Connection: close", 1,
+       1000000000},
+      {"http.trusted_proxies", Kind::kList, "",
+       "reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client; empty = "
+       "X-Forwarded-For is ignored"},
       {"api.master_key", Kind::kString, "",
        "64 hex digits sealing auth tokens at rest; not set = $SWITCHBOARD_MASTER_KEY, else "
        "<data_dir>/master.key (made on first start)"},
@@ -540,6 +549,11 @@ Status Config::resolve() {
   http_.allow_plain_remote = one("http.allow_plain_remote") == "on";
   http_.threads = unsigned(*parseInt(one("http.threads")));
   http_.max_body_bytes = size_t(*parseInt(one("http.max_body_bytes")));
+  http_.max_connections_per_address = size_t(*parseInt(one("http.max_connections_per_address")));
+  http_.max_requests_per_connection = size_t(*parseInt(one("http.max_requests_per_connection")));
+  http_.trusted_proxies = values_.find("http.trusted_proxies")->second;
+  if (auto proxies = AddressSet::parse(http_.trusted_proxies); !proxies)
+    return keyError("http.trusted_proxies", proxies.error().reason);
   master_key_ = one("api.master_key");
   if (auto allow = AddressSet::parse(values_.find("webhooks.allow")->second); !allow)
     return keyError("webhooks.allow", allow.error().reason);

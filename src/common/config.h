@@ -82,6 +82,9 @@ struct HttpConfig {
   bool allow_plain_remote = false;
   unsigned threads = 2;
   size_t max_body_bytes = 1048576;
+  size_t max_connections_per_address = 128;
+  size_t max_requests_per_connection = 1000;
+  std::vector<std::string> trusted_proxies;  // CIDRs; validated
 };
 
 struct StoreConfig {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <vector>
 
+#include "common/private_files.h"
 #include "common/strings.h"
 
 namespace common {
@@ -40,7 +41,10 @@ std::string randomHex(size_t bytes) {
 Result<std::string> readOrCreateKeyFile(const std::string& path_text, size_t random_bytes) {
   const std::filesystem::path path(path_text);
   std::error_code ec;
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  // The folder (usually data_dir) is the owner's only, like the key.
+  if (path.has_parent_path()) {
+    if (auto st = createPrivateDirectories(path.parent_path().string()); !st) return st.error();
+  }
   if (!std::filesystem::exists(path, ec)) {
     const std::string salt = randomHex(4);
     const std::string hex = randomHex(random_bytes);

@@ -13,7 +13,7 @@ source "$(dirname "$0")/sip/lib.sh" "$1"
 need baresip
 need python3
 
-mkdir -p "$WORK/a"
+mkdir -p -m 0700 "$WORK/a"
 admin a sip-user add --domain example.com --user alice --password alicepw
 admin a sip-user add --domain example.com --user bob --password bobpw
 # The DEFAULT digest configuration: the point is that common phones register with it.

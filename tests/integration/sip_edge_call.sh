@@ -10,7 +10,7 @@
 source "$(dirname "$0")/sip/lib.sh" "$1"
 need sipp
 
-mkdir -p "$WORK/a"
+mkdir -p -m 0700 "$WORK/a"
 admin a sip-user add --domain example.com --user alice --password alicepw
 admin a sip-user add --domain example.com --user bob --password bobpw
 admin a sip-user add --domain example.com --user carol --password carolpw

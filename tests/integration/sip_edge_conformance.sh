@@ -10,7 +10,7 @@ source "$(dirname "$0")/sip/lib.sh" "$1"
 need python3
 CONFORMANCE="$HERE_LIB/conformance.py"
 
-mkdir -p "$WORK/a"
+mkdir -p -m 0700 "$WORK/a"
 for user in $(python3 "$CONFORMANCE" --users); do
   admin a sip-user add --domain example.com --user "$user" --password "${user}pw"
 done

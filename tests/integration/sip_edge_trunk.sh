@@ -36,7 +36,7 @@ wait_log() {
   [ $tries -gt 0 ]
 }
 
-mkdir -p "$WORK/t"
+mkdir -p -m 0700 "$WORK/t"
 admin t sip-user add --domain example.com --user alice --password alicepw
 admin t sip-user add --domain example.com --user bob --password bobpw
 

@@ -12,7 +12,7 @@ need curl
 
 KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 DATA="$WORK/t"
-mkdir -p "$DATA"
+mkdir -p -m 0700 "$DATA"
 sb_admin() {
   "$SB_BIN" admin --set data_dir="$DATA" --set api.master_key="$KEY" "$@"
 }

@@ -5,9 +5,9 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
-#include <system_error>
 #include <thread>
 
+#include "common/private_files.h"
 #include "store/internal/connection.h"
 
 namespace store::internal {
@@ -177,12 +177,18 @@ common::Result<std::unique_ptr<Connection>> openSqlite(const std::string& path,
   if (path.empty()) return makeError(ErrorCode::kInvalidArgument, prefix + "empty path");
   bool memory = path == ":memory:";
   if (!memory) {
-    std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    if (ec)
-      return makeError(ErrorCode::kIo,
-                       prefix + "cannot create " + parent.string() + ": " + ec.message());
+    // The database holds HA1s, message bodies and the audit log: owner only. SQLite gives
+    // the -wal, -shm and -journal files the mode of the main file, so creating that one 0600
+    // (before SQLite would, with 0644 less the umask) covers them all.
+    std::string parent = std::filesystem::path(path).parent_path().string();
+    if (auto st = common::createPrivateDirectories(parent); !st)
+      return makeError(ErrorCode::kIo, prefix + st.error().reason);
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      if (auto st = common::checkPrivate(path + suffix, "database file"); !st)
+        return makeError(ErrorCode::kInvalidArgument, prefix + st.error().reason);
+    }
+    if (auto st = common::createPrivateFile(path); !st)
+      return makeError(ErrorCode::kIo, prefix + st.error().reason);
   }
   sqlite3* raw = nullptr;
   // NOMUTEX: the pool gives a handle to one thread at a time, SQLite need not lock it again.

@@ -130,8 +130,10 @@ class Suite:
 
     # --- HTTP --------------------------------------------------------------------------------
 
-    def request(self, method, path, auth=None, form=None, headers=None, body=None, timeout=10):
-        """One request on a new connection. form: dict or list of pairs (urlencoded). Returns
+    def request(self, method, path, auth=None, form=None, headers=None, body=None, timeout=10,
+                source=None):
+        """One request on a new connection. form: dict or list of pairs (urlencoded). source: the
+        local address to connect from (e.g. "127.0.0.2", which Linux has on lo). Returns
         (status, headers as a lower-cased dict, body parsed as JSON when it is JSON, else str)."""
         h = dict(headers or {})
         if auth:
@@ -140,7 +142,8 @@ class Suite:
         if form is not None:
             body = urllib.parse.urlencode(form)
             h.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        c = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        c = http.client.HTTPConnection(self.host, self.port, timeout=timeout,
+                                       source_address=(source, 0) if source else None)
         try:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()
@@ -158,10 +161,15 @@ class Suite:
         """request() under /2010-04-01."""
         return self.request(method, "/2010-04-01" + path, auth=auth, form=form)
 
-    def raw(self, data, timeout=5):
+    def connect(self, source=None, timeout=5):
+        """A new TCP connection to serve's HTTP listener (from local address `source`)."""
+        return socket.create_connection((self.host, self.port), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
+
+    def raw(self, data, timeout=5, source=None):
         """Sends bytes on a new connection and returns everything read until the server closes
-        it or `timeout` passes (bytes) and whether the server closed it."""
-        s = socket.create_connection((self.host, self.port), timeout=timeout)
+        it or `timeout` passes (bytes) and whether the server closed it (or reset it)."""
+        s = self.connect(source, timeout)
         closed = False
         out = b""
         try:
@@ -171,6 +179,9 @@ class Suite:
                 try:
                     chunk = s.recv(65536)
                 except socket.timeout:
+                    break
+                except ConnectionResetError:
+                    closed = True
                     break
                 if not chunk:
                     closed = True

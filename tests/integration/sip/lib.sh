@@ -39,7 +39,7 @@ free_udp_port() {
 start_server() {
   local name=$1
   shift
-  mkdir -p "$WORK/$name"
+  mkdir -p -m 0700 "$WORK/$name"  # a data_dir: owner only, or serve refuses it
   "$SB_BIN" serve --set data_dir="$WORK/$name" --set log.level=info "$@" \
     > "$WORK/$name.out" 2> "$WORK/$name.err" &
   SRV_PID=$!
