@@ -52,7 +52,7 @@ struct HttpServer::Impl {
   std::mutex stop_mutex;
   bool stopped = false;
   std::atomic<uint64_t> connections{0}, requests{0}, bad_requests{0}, tls_failures{0},
-      refused_connections{0};
+      refused_connections{0}, accept_errors{0};
 
   HttpReply errorReply(int status, std::string_view message) {
     if (options.error_reply) return options.error_reply(status, message);
@@ -95,6 +95,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         secure_(secure) {}
 
   void start() {
+    if (slot_) {
+      // Chosen to make room for a newer connection of the same address: closed on its own
+      // strand, which aborts whatever it waits for.
+      slot_->onEvict([weak = this->weak_from_this()] {
+        if (auto self = weak.lock())
+          asio::post(self->stream_.get_executor(), [self] { self->evicted(); });
+      });
+    }
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       read();
     } else {
@@ -112,6 +120,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
  private:
   void read() {
+    if (slot_) slot_->busy(false);
     parser_.emplace();
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(uint32_t(server_.options.max_header_bytes));
@@ -164,6 +173,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     ++server_.requests;
     ++served_;
+    if (slot_) slot_->busy(true);
     auto& msg = parser_->get();
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -202,7 +212,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     if (reply.delay.count() > 0) {
-      // The connection waits; the thread goes on serving others.
+      // The connection waits; the thread goes on serving others. Waiting, it may be closed
+      // to make room for a newer connection of its address.
+      if (slot_) slot_->busy(false);
       timer_.expires_after(reply.delay);
       timer_.async_wait([self = this->shared_from_this(), res](beast::error_code ec) {
         if (ec) return self->close();
@@ -214,6 +226,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void write(std::shared_ptr<http::response<http::string_body>> res) {
+    if (slot_) slot_->busy(true);
     beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
@@ -222,7 +235,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
 
+  void evicted() {
+    timer_.cancel();
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().close(ignored);
+  }
+
   void close() {
+    if (slot_) slot_->busy(false);
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       beast::error_code ec;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -292,6 +312,17 @@ void HttpServer::Impl::accept(size_t index) {
                 *this, beast::tcp_stream(std::move(socket)), peer, std::move(slot), false)
                 ->start();
           }
+        }
+        if (ec) {
+          // Out of descriptors (EMFILE) or memory: accepting again at once would spin. Wait
+          // a little; connections that close meanwhile free what is missing.
+          if (accept_errors++ % 1000 == 0)
+            SB_LOG(kWarn, "http: accept failed: " + ec.message() + " (retrying in 100 ms)");
+          auto retry = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(100));
+          retry->async_wait([this, index, retry](beast::error_code wait_ec) {
+            if (!wait_ec) accept(index);
+          });
+          return;
         }
         accept(index);
       });
@@ -384,8 +415,10 @@ void HttpServer::stop() {
 }
 
 HttpServer::Stats HttpServer::stats() const {
-  return {impl_->connections.load(), impl_->requests.load(), impl_->bad_requests.load(),
-          impl_->tls_failures.load(), impl_->refused_connections.load()};
+  return {impl_->connections.load(),         impl_->requests.load(),
+          impl_->bad_requests.load(),        impl_->tls_failures.load(),
+          impl_->refused_connections.load(), impl_->connection_limit.evicted(),
+          impl_->accept_errors.load()};
 }
 
 }  // namespace api

@@ -5,8 +5,9 @@
 //
 // Framing follows RFC 9112: a Transfer-Encoding that does not end in chunked gets 400, one
 // with a coding besides chunked 501, and either closes the connection before the body is
-// read. One address holds at most max_connections_per_address connections (more are closed
-// unread) and one connection carries at most max_requests_per_connection requests. Behind a
+// read. One address holds at most max_connections_per_address connections: at the cap a new
+// one takes the place of the address's oldest idle one (ConnectionLimit), or is closed unread
+// when all are busy. One connection carries at most max_requests_per_connection requests. Behind a
 // reverse proxy, X-Forwarded-For names the client only when the peer is a trusted proxy.
 //
 // The handler runs on one of the server's threads (never a SIP worker) and may block on the
@@ -92,9 +93,14 @@ class HttpServer {
   struct Stats {
     uint64_t connections = 0;
     uint64_t requests = 0;
-    uint64_t bad_requests = 0;         // unparsable, too large: answered by the server itself
-    uint64_t tls_failures = 0;         // handshakes that failed
-    uint64_t refused_connections = 0;  // over max_connections_per_address: closed unread
+    uint64_t bad_requests = 0;  // unparsable, too large: answered by the server itself
+    uint64_t tls_failures = 0;  // handshakes that failed
+    // Over max_connections_per_address with every connection of the address busy: closed
+    // unread.
+    uint64_t refused_connections = 0;
+    // Idle connections closed to make room for a newer one of their address at its cap.
+    uint64_t evicted_connections = 0;
+    uint64_t accept_errors = 0;  // accept() failed (e.g. out of descriptors); retried
   };
 
   HttpServer(Options options, Handler handler);

@@ -141,8 +141,10 @@ int runServe(const std::vector<std::string>& args) {
   SB_LOG(kInfo, "http: " + std::to_string(hs.connections) + " connections, " +
                     std::to_string(hs.requests) + " requests, " + std::to_string(hs.bad_requests) +
                     " refused unparsed, " + std::to_string(hs.refused_connections) +
-                    " connections over the per-address cap, " + std::to_string(rs.auth_failures) +
-                    " authentication failures, " + std::to_string(rs.client_errors) + " 4xx, " +
-                    std::to_string(rs.server_errors) + " 5xx");
+                    " connections refused and " + std::to_string(hs.evicted_connections) +
+                    " idle ones closed at the per-address cap, " +
+                    std::to_string(rs.auth_failures) + " authentication failures, " +
+                    std::to_string(rs.client_errors) + " 4xx, " + std::to_string(rs.server_errors) +
+                    " 5xx");
   return 0;
 }

@@ -88,8 +88,9 @@ const std::vector<Config::KeyInfo>& Config::keys() {
       {"http.max_body_bytes", Kind::kInt, "1048576", "larger request bodies get 413", 1024,
        67108864},
       {"http.max_connections_per_address", Kind::kInt, "128",
-       "open connections one client address (IPv6: one /64) may hold; more are closed at once", 1,
-       1000000},
+       "open connections one client address (IPv6: one /64) may hold; at the cap a new one "
+       "replaces the oldest idle one",
+       1, 1000000},
       {"http.max_requests_per_connection", Kind::kInt, "1000",
        "requests served on one connection; the last is answered with Connection: close", 1,
        1000000000},

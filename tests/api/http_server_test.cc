@@ -87,6 +87,10 @@ class HttpServerTest : public ::testing::Test {
     o.listeners = {{*common::HostPort::parse("127.0.0.1:0")}};
     server_ = std::make_unique<HttpServer>(std::move(o), [this](HttpRequest& r) {
       ++handled_;
+      if (r.target == "/block") {  // held in the handler (busy) until release_, at most 5 s
+        ++blocked_;
+        for (int i = 0; i < 500 && !release_; ++i) std::this_thread::sleep_for(10ms);
+      }
       HttpReply reply;
       reply.content_type = "text/plain";
       reply.body = r.method + " " + r.target + " peer=" + r.peer + " body=" + r.body;
@@ -120,6 +124,8 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   uint16_t port_ = 0;
   std::atomic<int> handled_{0};
+  std::atomic<int> blocked_{0};
+  std::atomic<bool> release_{false};
 };
 
 TEST_F(HttpServerTest, ChunkedBodyIsServed) {
@@ -243,32 +249,68 @@ TEST_F(HttpServerTest, TheLastAllowedRequestOfAConnectionSaysClose) {
   EXPECT_EQ(handled_, 3);
 }
 
-TEST_F(HttpServerTest, OneAddressAtItsCapLeavesTheOthersServed) {
+TEST_F(HttpServerTest, AtItsCapANewConnectionTakesThePlaceOfTheOldestIdleOne) {
   start({.max_connections_per_address = 3});
   std::vector<std::unique_ptr<Client>> held;
   for (int i = 0; i < 3; ++i) {
     held.push_back(std::make_unique<Client>(port_, "127.0.0.2"));
     ASSERT_TRUE(held.back()->ok()) << "cannot connect from 127.0.0.2";
-    held.back()->send("GET /slow HTTP/1.1\r\n");  // never finished
+    held.back()->send("GET /slow HTTP/1.1\r\n");    // never finished (slowloris)
+    ASSERT_TRUE(waitConnections(uint64_t(i) + 1));  // accepted in this order
   }
-  ASSERT_TRUE(waitConnections(3));
-  // The fourth from the same address is closed without an answer ...
+  // A fourth from the same address is served: the oldest idle one made room ...
+  std::string out =
+      exchange("GET /4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.2");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 ", 0), 0u) << out;
+  EXPECT_EQ(server_->stats().evicted_connections, 1u);
+  EXPECT_EQ(server_->stats().refused_connections, 0u);
+  EXPECT_EQ(held[0]->readAll(), "");
+  EXPECT_TRUE(held[0]->closed());
+  // ... and the next ones push out the next oldest, never a newer one. (The fourth, closed,
+  // gave its place back; one more unfinished one fills the cap again.)
+  std::this_thread::sleep_for(200ms);
+  held.push_back(std::make_unique<Client>(port_, "127.0.0.2"));
+  held.back()->send("GET /slow HTTP/1.1\r\n");
+  ASSERT_TRUE(waitConnections(5));
+  out = exchange("GET /5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.2");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 ", 0), 0u) << out;
+  EXPECT_EQ(held[1]->readAll(), "");
+  EXPECT_TRUE(held[1]->closed());
+  for (size_t i : {2u, 3u}) {
+    EXPECT_EQ(held[i]->readAll(200ms), "");
+    EXPECT_FALSE(held[i]->closed()) << i;
+  }
+  EXPECT_EQ(server_->stats().evicted_connections, 2u);
+  // Another address is untouched.
+  out = exchange("GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.1");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200 ", 0), 0u) << out;
+  EXPECT_NE(out.find("peer=127.0.0.1"), std::string::npos) << out;
+}
+
+TEST_F(HttpServerTest, AtItsCapWithEveryConnectionBusyANewOneIsClosedUnread) {
+  start({.threads = 4, .max_connections_per_address = 3});
+  std::vector<std::unique_ptr<Client>> busy;
+  for (int i = 0; i < 3; ++i) {
+    busy.push_back(std::make_unique<Client>(port_, "127.0.0.2"));
+    ASSERT_TRUE(busy.back()->ok()) << "cannot connect from 127.0.0.2";
+    busy.back()->send("GET /block HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  }
+  for (int i = 0; i < 300 && blocked_ < 3; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(blocked_.load(), 3);
   bool closed = false;
   std::string out = exchange("GET /4 HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.2", &closed);
   EXPECT_EQ(out, "");
   EXPECT_TRUE(closed);
   EXPECT_EQ(server_->stats().refused_connections, 1u);
-  // ... while another address is served.
-  out = exchange("GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.1");
-  EXPECT_EQ(out.rfind("HTTP/1.1 200 ", 0), 0u) << out;
-  EXPECT_NE(out.find("peer=127.0.0.1"), std::string::npos) << out;
-  // A connection closed gives its place back.
-  held.front()->close();
+  EXPECT_EQ(server_->stats().evicted_connections, 0u);
+  release_ = true;
+  for (auto& c : busy) EXPECT_EQ(c->readAll().rfind("HTTP/1.1 200 ", 0), 0u);
+  // Their places are given back.
   bool served = false;
   for (int i = 0; i < 100 && !served; ++i) {
-    std::this_thread::sleep_for(20ms);
     served = exchange("GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.2")
                  .rfind("HTTP/1.1 200 ", 0) == 0;
+    if (!served) std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(served);
 }
@@ -335,9 +377,11 @@ TEST(ConnectionLimitTest, CountsPerAddressAndIpv6PerSlash64) {
   internal::ConnectionLimit limit(2);
   auto a1 = limit.acquire(make_address("192.0.2.1"));
   auto a2 = limit.acquire(make_address("192.0.2.1"));
-  EXPECT_TRUE(a1 && a2);
-  EXPECT_FALSE(limit.acquire(make_address("192.0.2.1")));
-  EXPECT_TRUE(limit.acquire(make_address("192.0.2.2")));  // and given back at once
+  ASSERT_TRUE(a1 && a2);
+  a1->busy(true);
+  a2->busy(true);
+  EXPECT_FALSE(limit.acquire(make_address("192.0.2.1")));  // all busy: refused
+  EXPECT_TRUE(limit.acquire(make_address("192.0.2.2")));   // and given back at once
   EXPECT_EQ(limit.open(make_address("192.0.2.2")), 0u);
   a1.reset();
   EXPECT_EQ(limit.open(make_address("192.0.2.1")), 1u);
@@ -345,10 +389,45 @@ TEST(ConnectionLimitTest, CountsPerAddressAndIpv6PerSlash64) {
 
   auto b1 = limit.acquire(make_address("2001:db8:0:1::1"));
   auto b2 = limit.acquire(make_address("2001:db8:0:1:ffff::2"));
-  EXPECT_TRUE(b1 && b2);
-  EXPECT_FALSE(limit.acquire(make_address("2001:db8:0:1::3")));
+  ASSERT_TRUE(b1 && b2);
+  b1->busy(true);
+  b2->busy(true);
+  EXPECT_FALSE(limit.acquire(make_address("2001:db8:0:1::3")));  // the same /64
   EXPECT_TRUE(limit.acquire(make_address("2001:db8:0:2::1")));
   EXPECT_EQ(limit.open(make_address("2001:db8:0:1::99")), 2u);
+  EXPECT_EQ(limit.evicted(), 0u);
+}
+
+TEST(ConnectionLimitTest, AtTheCapTheOldestIdleSlotIsEvicted) {
+  internal::ConnectionLimit limit(3);
+  std::vector<int> closed;
+  std::vector<std::optional<internal::ConnectionLimit::Slot>> slots;
+  for (int i = 0; i < 3; ++i) {
+    slots.push_back(limit.acquire(make_address("192.0.2.1")));
+    ASSERT_TRUE(slots.back());
+    slots.back()->onEvict([&closed, i] { closed.push_back(i); });
+  }
+  slots[0]->busy(true);  // busy: passed over
+  auto s3 = limit.acquire(make_address("192.0.2.1"));
+  ASSERT_TRUE(s3);
+  EXPECT_EQ(closed, std::vector<int>{1});
+  EXPECT_EQ(limit.evicted(), 1u);
+  EXPECT_EQ(limit.open(make_address("192.0.2.1")), 3u);
+  slots[1].reset();  // the evicted one's place went to s3: nothing more is given back
+  EXPECT_EQ(limit.open(make_address("192.0.2.1")), 3u);
+  slots[0]->busy(false);
+  auto s4 = limit.acquire(make_address("192.0.2.1"));  // now the oldest idle is slot 0
+  ASSERT_TRUE(s4);
+  EXPECT_EQ(closed, (std::vector<int>{1, 0}));
+  // A slot chosen before it said how to close runs the close as soon as it says.
+  auto s5 = limit.acquire(make_address("192.0.2.1"));  // evicts slot 2
+  EXPECT_EQ(closed, (std::vector<int>{1, 0, 2}));
+  auto s6 = limit.acquire(make_address("192.0.2.1"));  // evicts s3, which has no close yet
+  bool late = false;
+  s3->onEvict([&late] { late = true; });
+  EXPECT_TRUE(late);
+  EXPECT_EQ(limit.evicted(), 4u);
+  EXPECT_EQ(limit.open(make_address("192.0.2.1")), 3u);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "api/internal/connection_limit.h"
 
+#include <algorithm>
+
 namespace api::internal {
 
 common::AddressSet::Key ConnectionLimit::keyOf(const boost::asio::ip::address& peer) {
@@ -12,29 +14,73 @@ common::AddressSet::Key ConnectionLimit::keyOf(const boost::asio::ip::address& p
 
 std::optional<ConnectionLimit::Slot> ConnectionLimit::acquire(
     const boost::asio::ip::address& peer) {
-  common::AddressSet::Key key = keyOf(peer);
-  std::lock_guard lock(mutex_);
-  size_t& n = open_[key];
-  if (n >= max_) return std::nullopt;
-  ++n;
-  return Slot(this, key);
+  const common::AddressSet::Key key = keyOf(peer);
+  auto entry = std::make_shared<Entry>(key);
+  std::shared_ptr<Entry> victim;
+  {
+    std::lock_guard lock(mutex_);
+    auto& list = open_[key];
+    if (list.size() >= max_) {
+      auto idle = std::find_if(list.begin(), list.end(),
+                               [](const std::shared_ptr<Entry>& e) { return !e->busy.load(); });
+      if (idle == list.end()) {
+        if (list.empty()) open_.erase(key);  // max_ == 0
+        return std::nullopt;
+      }
+      victim = std::move(*idle);
+      list.erase(idle);
+    }
+    list.push_back(entry);
+  }
+  if (victim) {
+    ++evicted_;
+    evict(victim);
+  }
+  return Slot(this, std::move(entry));
+}
+
+void ConnectionLimit::evict(const std::shared_ptr<Entry>& entry) {
+  std::function<void()> close;
+  {
+    std::lock_guard lock(entry->mutex);
+    entry->evicted = true;
+    close = std::move(entry->close);
+  }
+  if (close) close();
 }
 
 size_t ConnectionLimit::open(const boost::asio::ip::address& peer) const {
   std::lock_guard lock(mutex_);
   auto it = open_.find(keyOf(peer));
-  return it == open_.end() ? 0 : it->second;
+  return it == open_.end() ? 0 : it->second.size();
 }
 
-void ConnectionLimit::release(const common::AddressSet::Key& key) {
+void ConnectionLimit::release(const std::shared_ptr<Entry>& entry) {
   std::lock_guard lock(mutex_);
-  auto it = open_.find(key);
-  if (it == open_.end()) return;
-  if (--it->second == 0) open_.erase(it);
+  auto it = open_.find(entry->key);
+  if (it == open_.end()) return;  // evicted: its place went to the newcomer
+  it->second.remove(entry);
+  if (it->second.empty()) open_.erase(it);
+}
+
+void ConnectionLimit::Slot::busy(bool now_busy) {
+  if (entry_) entry_->busy.store(now_busy);
+}
+
+void ConnectionLimit::Slot::onEvict(std::function<void()> close) {
+  if (!entry_) return;
+  {
+    std::lock_guard lock(entry_->mutex);
+    if (!entry_->evicted) {
+      entry_->close = std::move(close);
+      return;
+    }
+  }
+  close();
 }
 
 ConnectionLimit::Slot::~Slot() {
-  if (limit_) limit_->release(key_);
+  if (limit_ && entry_) limit_->release(entry_);
 }
 
 }  // namespace api::internal

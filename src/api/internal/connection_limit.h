@@ -2,14 +2,28 @@
 // least a host is given) holds at most `max` connections, so one client cannot take every
 // socket the process has while the rest keep being served. Internal to the api part.
 //
+// At the cap, a new connection takes the place of the address's oldest idle one (waiting for
+// or still reading a request, or held back before a delayed answer), which is closed: a
+// client that opens hundreds of connections and never finishes a request (slowloris) only
+// pushes out its own, and a normal client from the same address (a NAT, a proxy that is not
+// trusted, loopback) still gets in. Only when every connection of the address is busy
+// (handling or answering a request) is the newcomer refused.
+//
 //   api::internal::ConnectionLimit limit(64);
-//   auto slot = limit.acquire(peer);          // a slot, or nullopt at the cap
+//   auto slot = limit.acquire(peer);          // a slot, or nullopt: all of peer's are busy
 //   if (!slot) return refuse(socket);         // the slot frees itself when dropped
+//   slot->onEvict([weak] { post(close) });    // how to close this one to make room
+//   slot->busy(true);  ...  slot->busy(false);
 #pragma once
 
+#include <atomic>
 #include <boost/asio/ip/address.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -18,6 +32,8 @@
 namespace api::internal {
 
 class ConnectionLimit {
+  struct Entry;
+
  public:
   explicit ConnectionLimit(size_t max_per_address) : max_(max_per_address) {}
   ConnectionLimit(const ConnectionLimit&) = delete;
@@ -26,31 +42,56 @@ class ConnectionLimit {
   // One open connection; gives its place back when destroyed. Outlived by its ConnectionLimit.
   class Slot {
    public:
-    Slot(Slot&& other) noexcept : limit_(other.limit_), key_(other.key_) { other.limit_ = nullptr; }
+    Slot(Slot&& other) noexcept : limit_(other.limit_), entry_(std::move(other.entry_)) {
+      other.limit_ = nullptr;
+    }
     Slot& operator=(Slot&&) = delete;
     ~Slot();
 
+    // Whether the connection is doing work now (a request is being handled or answered);
+    // a busy connection is never closed to make room. New slots are idle.
+    void busy(bool now_busy);
+    // How to close this connection when a newer one of its address takes its place: called
+    // at most once, on the thread that accepted the newcomer (so it should post the close to
+    // the connection's own executor). Runs at once when the slot was chosen already.
+    void onEvict(std::function<void()> close);
+
    private:
     friend class ConnectionLimit;
-    Slot(ConnectionLimit* limit, const common::AddressSet::Key& key) : limit_(limit), key_(key) {}
+    Slot(ConnectionLimit* limit, std::shared_ptr<Entry> entry)
+        : limit_(limit), entry_(std::move(entry)) {}
     ConnectionLimit* limit_;
-    common::AddressSet::Key key_;
+    std::shared_ptr<Entry> entry_;
   };
 
-  // nullopt when `peer` (or its /64) already holds max_per_address connections.
+  // A slot for a connection from `peer`. At the cap the address's oldest idle connection is
+  // closed (its onEvict runs) to make room; nullopt when all of them are busy.
   std::optional<Slot> acquire(const boost::asio::ip::address& peer);
   // Open connections counted against `peer`'s address (or /64).
   size_t open(const boost::asio::ip::address& peer) const;
+  // Connections closed to make room for a newer one of their address.
+  uint64_t evicted() const { return evicted_.load(); }
 
   // The key a peer is counted under: IPv4 as itself, IPv6 by its /64.
   static common::AddressSet::Key keyOf(const boost::asio::ip::address& peer);
 
  private:
-  void release(const common::AddressSet::Key& key);
+  struct Entry {
+    explicit Entry(const common::AddressSet::Key& k) : key(k) {}
+    const common::AddressSet::Key key;
+    std::atomic<bool> busy{false};
+    std::mutex mutex;  // guards close and evicted
+    std::function<void()> close;
+    bool evicted = false;
+  };
+
+  void release(const std::shared_ptr<Entry>& entry);
+  static void evict(const std::shared_ptr<Entry>& entry);
 
   const size_t max_;
   mutable std::mutex mutex_;
-  std::map<common::AddressSet::Key, size_t> open_;
+  std::map<common::AddressSet::Key, std::list<std::shared_ptr<Entry>>> open_;  // oldest first
+  std::atomic<uint64_t> evicted_{0};
 };
 
 }  // namespace api::internal
