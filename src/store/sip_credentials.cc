@@ -72,7 +72,10 @@ class SqlSipCredentials final : public SipCredentials {
         " FROM sip_credentials c JOIN sip_domain_owners o ON o.domain = c.domain"
         " WHERE c.domain = ? AND c.username = ?"
         " AND ((o.account_sid IS NULL AND c.account_sid IS NULL)"
-        "      OR o.account_sid = c.account_sid)";
+        "      OR o.account_sid = c.account_sid)"
+        // A suspended or closed account (or one under an inactive parent) logs nobody in.
+        " AND NOT EXISTS (SELECT 1 FROM accounts a LEFT JOIN accounts p ON p.sid = a.parent_sid"
+        "  WHERE a.sid = c.account_sid AND (a.status <> 'active' OR p.status <> 'active'))";
     auto row = db_.queryOne(sql, {internal::asciiLower(domain), std::string(username)});
     if (!row) return row.error();
     if (!*row) return std::optional<SipCredential>();

@@ -38,7 +38,8 @@ class SipCredentials {
                                                             std::string_view username) = 0;
   // As find(), but only a credential of the domain's owner (SipDomainOwners): the owning
   // account's, or the operator's own (no account) on an operator's name; never one on a name
-  // nobody owns. What the edge authenticates with.
+  // nobody owns, nor one of a suspended or closed account (or of an account whose parent is
+  // not active). What the edge authenticates with.
   virtual common::Result<std::optional<SipCredential>> findOwned(std::string_view domain,
                                                                  std::string_view username) = 0;
   virtual common::Result<bool> remove(std::string_view domain, std::string_view username) = 0;

@@ -3,6 +3,7 @@
 #include "store/sip_domain_owners.h"
 
 #include "backends.h"
+#include "store/accounts.h"
 #include "store/sip_auth_lists.h"
 #include "store/sip_credentials.h"
 
@@ -141,6 +142,48 @@ TEST_P(SipDomainOwnersTest, OnlyTheOwnersCredentialsAreFoundForTheEdge) {
   EXPECT_TRUE(owned("b.example.com", "eve"));
 }
 
+// Issue 23, finding 5 at the edge: a suspended or closed account logs nobody in, nor does a
+// subaccount whose parent is not active; reopened, its users log in again.
+TEST_P(SipDomainOwnersTest, CredentialsOfAnInactiveAccountAreNotFoundForTheEdge) {
+  const std::string sub = sid("AC", 3);
+  Account a;
+  a.sid = sub;
+  a.parent_sid = kA;
+  a.friendly_name = "sub";
+  a.auth_token_sealed = "sealed";
+  ASSERT_TRUE(s_->accounts().create(a));
+  putCredential("a.example.com", "alice", kA);
+  putCredential("s.example.com", "sam", sub);
+  putCredential("op.example.com", "oscar", kOperator);
+  ASSERT_TRUE(owners().claim("a.example.com", kA, "admin", 1));
+  ASSERT_TRUE(owners().claim("s.example.com", sub, "admin", 1));
+  ASSERT_TRUE(owners().claim("op.example.com", kOperator, "config", 1));
+  auto owned = [&](const char* domain, const char* user) {
+    auto found = s_->sipCredentials().findOwned(domain, user);
+    EXPECT_TRUE(found) << found.error().reason;
+    return found && *found;
+  };
+  auto setStatus = [&](const std::string& account, const char* status) {
+    AccountUpdate u;
+    u.status = status;
+    u.updated_at = 2;
+    auto r = s_->accounts().update(account, u);
+    ASSERT_TRUE(r && *r);
+  };
+  EXPECT_TRUE(owned("a.example.com", "alice"));
+  EXPECT_TRUE(owned("s.example.com", "sam"));
+  setStatus(kA, "suspended");
+  EXPECT_FALSE(owned("a.example.com", "alice"));
+  EXPECT_FALSE(owned("s.example.com", "sam"));    // under a suspended parent
+  EXPECT_TRUE(owned("op.example.com", "oscar"));  // the operator's users are no account's
+  setStatus(kA, "active");
+  EXPECT_TRUE(owned("a.example.com", "alice"));
+  EXPECT_TRUE(owned("s.example.com", "sam"));
+  setStatus(sub, "closed");
+  EXPECT_FALSE(owned("s.example.com", "sam"));
+  EXPECT_TRUE(owned("a.example.com", "alice"));
+}
+
 TEST_P(SipDomainOwnersTest, AnApiSipDomainNeedsANameNobodyElseOwns) {
   auto& api = s_->sipAuthLists();
   ASSERT_TRUE(owners().claim("op.example.com", kOperator, "config", 1));
@@ -273,7 +316,8 @@ TEST_P(SipDomainOwnersMigrationTest, TheOperatorsProvisioningDecidesWhoOwnsAnOld
   }
   auto s = openStore();
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->migrations().applied, std::vector<int>{10});
+  ASSERT_FALSE(s->migrations().applied.empty());  // 10, then the later ones
+  EXPECT_EQ(s->migrations().applied.front(), 10);
   auto all = s->sipDomainOwners().list();
   ASSERT_TRUE(all) << all.error().reason;
   std::vector<SipDomainOwner> want = {
