@@ -42,13 +42,16 @@ class SignedWebhooks final : public messaging::Webhooks {
     return o;
   }
 
+  // As long as the API's credential cache: after a token promotion, webhooks are signed with
+  // the new primary within the same few seconds the old one stops working.
+  static constexpr std::chrono::seconds kTokenCacheTtl{5};
+
   std::string token(const std::string& account_sid) {
     const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard lock(mu_);
       auto it = tokens_.find(account_sid);
-      if (it != tokens_.end() && now - it->second.second < std::chrono::minutes(1))
-        return it->second.first;
+      if (it != tokens_.end() && now - it->second.second < kTokenCacheTtl) return it->second.first;
     }
     std::string token;
     auto account = store_.accounts().find(account_sid);
