@@ -120,7 +120,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
  private:
   void read() {
-    if (slot_) slot_->busy(false);
+    // Kept alive after a normal answer; a connection not served yet, or last answered after
+    // a delay (a failed login), is the first to make room at the per-address cap.
+    standing(served_ > 0 && !delayed_ ? Standing::kKeptAlive : Standing::kWaiting);
     parser_.emplace();
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(uint32_t(server_.options.max_header_bytes));
@@ -173,7 +175,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     ++server_.requests;
     ++served_;
-    if (slot_) slot_->busy(true);
+    standing(Standing::kBusy);
     auto& msg = parser_->get();
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -211,10 +213,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->body() = std::move(reply.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    delayed_ = false;
     if (reply.delay.count() > 0) {
       // The connection waits; the thread goes on serving others. Waiting, it may be closed
       // to make room for a newer connection of its address.
-      if (slot_) slot_->busy(false);
+      delayed_ = true;
+      standing(Standing::kWaiting);
       timer_.expires_after(reply.delay);
       timer_.async_wait([self = this->shared_from_this(), res](beast::error_code ec) {
         if (ec) return self->close();
@@ -226,13 +230,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void write(std::shared_ptr<http::response<http::string_body>> res) {
-    if (slot_) slot_->busy(true);
+    standing(Standing::kBusy);
     beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                         if (ec || !res->keep_alive()) return self->close();
                         self->read();
                       });
+  }
+
+  using Standing = internal::ConnectionLimit::Standing;
+  void standing(Standing now) {
+    if (slot_) slot_->standing(now);
   }
 
   void evicted() {
@@ -242,7 +251,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void close() {
-    if (slot_) slot_->busy(false);
+    standing(Standing::kWaiting);
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       beast::error_code ec;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -273,7 +282,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string peer_text_;
   std::optional<internal::ConnectionLimit::Slot> slot_;  // none for a trusted proxy
   bool secure_;
-  size_t served_ = 0;  // requests read on this connection
+  size_t served_ = 0;     // requests read on this connection
+  bool delayed_ = false;  // the last answer was held back (a failed login)
 };
 
 }  // namespace

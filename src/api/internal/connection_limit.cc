@@ -21,8 +21,13 @@ std::optional<ConnectionLimit::Slot> ConnectionLimit::acquire(
     std::lock_guard lock(mutex_);
     auto& list = open_[key];
     if (list.size() >= max_) {
-      auto idle = std::find_if(list.begin(), list.end(),
-                               [](const std::shared_ptr<Entry>& e) { return !e->busy.load(); });
+      auto oldest = [&list](Standing standing) {
+        return std::find_if(list.begin(), list.end(), [standing](const std::shared_ptr<Entry>& e) {
+          return e->standing.load() == standing;
+        });
+      };
+      auto idle = oldest(Standing::kWaiting);
+      if (idle == list.end()) idle = oldest(Standing::kKeptAlive);
       if (idle == list.end()) {
         if (list.empty()) open_.erase(key);  // max_ == 0
         return std::nullopt;
@@ -63,8 +68,8 @@ void ConnectionLimit::release(const std::shared_ptr<Entry>& entry) {
   if (it->second.empty()) open_.erase(it);
 }
 
-void ConnectionLimit::Slot::busy(bool now_busy) {
-  if (entry_) entry_->busy.store(now_busy);
+void ConnectionLimit::Slot::standing(Standing now) {
+  if (entry_) entry_->standing.store(now);
 }
 
 void ConnectionLimit::Slot::onEvict(std::function<void()> close) {

@@ -2,18 +2,20 @@
 // least a host is given) holds at most `max` connections, so one client cannot take every
 // socket the process has while the rest keep being served. Internal to the api part.
 //
-// At the cap, a new connection takes the place of the address's oldest idle one (waiting for
-// or still reading a request, or held back before a delayed answer), which is closed: a
-// client that opens hundreds of connections and never finishes a request (slowloris) only
-// pushes out its own, and a normal client from the same address (a NAT, a proxy that is not
-// trusted, loopback) still gets in. Only when every connection of the address is busy
-// (handling or answering a request) is the newcomer refused.
+// At the cap, a new connection takes the place of one of the address's idle ones, which is
+// closed: the oldest that has not been served yet (still reading its first request, or held
+// back before a delayed answer such as a failed login's), else the oldest kept alive between
+// requests. A client that opens hundreds of connections and never finishes a request
+// (slowloris), or floods wrong credentials, only pushes out its own, while a normal client
+// from the same address (a NAT, a proxy that is not trusted, loopback) still gets in and keeps
+// its connections. Only when every connection of the address is busy (handling or answering
+// a request) is the newcomer refused.
 //
 //   api::internal::ConnectionLimit limit(64);
 //   auto slot = limit.acquire(peer);          // a slot, or nullopt: all of peer's are busy
 //   if (!slot) return refuse(socket);         // the slot frees itself when dropped
 //   slot->onEvict([weak] { post(close) });    // how to close this one to make room
-//   slot->busy(true);  ...  slot->busy(false);
+//   slot->standing(Standing::kBusy);  ...  slot->standing(Standing::kKeptAlive);
 #pragma once
 
 #include <atomic>
@@ -35,6 +37,13 @@ class ConnectionLimit {
   struct Entry;
 
  public:
+  // What a connection is doing, which decides whether it may be closed to make room.
+  enum class Standing : uint8_t {
+    kWaiting,    // not served yet, or held back before a delayed answer: evicted first
+    kKeptAlive,  // between requests after a normal answer: evicted when no kWaiting is left
+    kBusy,       // handling or answering a request: never evicted
+  };
+
   explicit ConnectionLimit(size_t max_per_address) : max_(max_per_address) {}
   ConnectionLimit(const ConnectionLimit&) = delete;
   ConnectionLimit& operator=(const ConnectionLimit&) = delete;
@@ -48,9 +57,8 @@ class ConnectionLimit {
     Slot& operator=(Slot&&) = delete;
     ~Slot();
 
-    // Whether the connection is doing work now (a request is being handled or answered);
-    // a busy connection is never closed to make room. New slots are idle.
-    void busy(bool now_busy);
+    // What the connection is doing now; new slots are kWaiting.
+    void standing(Standing now);
     // How to close this connection when a newer one of its address takes its place: called
     // at most once, on the thread that accepted the newcomer (so it should post the close to
     // the connection's own executor). Runs at once when the slot was chosen already.
@@ -64,7 +72,7 @@ class ConnectionLimit {
     std::shared_ptr<Entry> entry_;
   };
 
-  // A slot for a connection from `peer`. At the cap the address's oldest idle connection is
+  // A slot for a connection from `peer`. At the cap one of the address's idle connections is
   // closed (its onEvict runs) to make room; nullopt when all of them are busy.
   std::optional<Slot> acquire(const boost::asio::ip::address& peer);
   // Open connections counted against `peer`'s address (or /64).
@@ -79,7 +87,7 @@ class ConnectionLimit {
   struct Entry {
     explicit Entry(const common::AddressSet::Key& k) : key(k) {}
     const common::AddressSet::Key key;
-    std::atomic<bool> busy{false};
+    std::atomic<Standing> standing{Standing::kWaiting};
     std::mutex mutex;  // guards close and evicted
     std::function<void()> close;
     bool evicted = false;
