@@ -128,10 +128,19 @@ common::Result<std::optional<Authenticator::CachedAccount>> Authenticator::accou
     std::lock_guard lock(mu_);
     auto it = account_cache_.find(std::string(sid));
     if (it != account_cache_.end() && it->second.until > now) return std::optional(it->second);
+    auto gone = missing_accounts_.find(std::string(sid));
+    if (gone != missing_accounts_.end() && gone->second > now)
+      return std::optional<CachedAccount>();
   }
   auto found = accounts_.find(sid);
   if (!found) return found.error();
-  if (!*found) return std::optional<CachedAccount>();
+  if (!*found) {
+    // Remembered too: guesses at account SIDs repeated within cache_ttl cost no store read.
+    std::lock_guard lock(mu_);
+    if (missing_accounts_.size() > 100000) missing_accounts_.clear();  // bounded
+    missing_accounts_[std::string(sid)] = now + options_.cache_ttl;
+    return std::optional<CachedAccount>();
+  }
   CachedAccount c;
   c.account = std::move(**found);
   c.active = c.account.status == "active";
@@ -276,6 +285,7 @@ std::chrono::milliseconds Authenticator::failed(std::string_view source) {
 void Authenticator::invalidate(std::string_view sid) {
   std::lock_guard lock(mu_);
   account_cache_.erase(std::string(sid));
+  missing_accounts_.erase(std::string(sid));
   key_cache_.erase(std::string(sid));
   // A subaccount's activity follows its parent's status.
   std::erase_if(account_cache_,

@@ -168,6 +168,7 @@ class Authenticator {
   const KeyHasher hasher_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, CachedAccount> account_cache_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> missing_accounts_;
   std::unordered_map<std::string, CachedKey> key_cache_;
   std::unordered_map<std::string, Budget> legacy_budgets_;  // by key SID
   std::unordered_map<std::string, Failures> failures_;

@@ -492,6 +492,61 @@ TEST_F(AuthenticatorTest, WrongSecretsForAKnownKeyReadTheStoreOnce) {
   EXPECT_EQ(auth.failures(), 0u);  // failed() is the caller's to count
 }
 
+// Counts the store reads of accounts (and passes everything through).
+class CountingAccounts final : public store::Accounts {
+ public:
+  explicit CountingAccounts(store::Accounts& real) : real_(real) {}
+  common::Result<bool> create(const store::Account& a) override { return real_.create(a); }
+  common::Result<std::optional<store::Account>> find(std::string_view sid) override {
+    ++finds;
+    return real_.find(sid);
+  }
+  common::Result<std::vector<store::Account>> listFamily(std::string_view owner,
+                                                         const store::AccountFilter& f,
+                                                         int64_t offset, int64_t limit) override {
+    return real_.listFamily(owner, f, offset, limit);
+  }
+  common::Result<int64_t> countFamily(std::string_view owner,
+                                      const store::AccountFilter& f) override {
+    return real_.countFamily(owner, f);
+  }
+  common::Result<std::optional<store::Account>> update(std::string_view sid,
+                                                       const store::AccountUpdate& u) override {
+    return real_.update(sid, u);
+  }
+  common::Result<std::optional<store::Account>> promoteSecondaryToken(std::string_view sid,
+                                                                      int64_t at) override {
+    return real_.promoteSecondaryToken(sid, at);
+  }
+  common::Result<std::optional<int64_t>> addToBalance(std::string_view sid, int64_t delta,
+                                                      int64_t at) override {
+    return real_.addToBalance(sid, delta, at);
+  }
+  int finds = 0;
+
+ private:
+  store::Accounts& real_;
+};
+
+// Guesses at account SIDs cost one store read per SID within the cache's time, not one each.
+TEST_F(AuthenticatorTest, UnknownAccountSidsAreRememberedAsSuch) {
+  NewAccount a = account();
+  CountingAccounts counting(store_->accounts());
+  Authenticator auth(counting, store_->apiAccess(), *key_, {});
+  Caller c;
+  const std::string unknown = "AC" + std::string(32, 'e');
+  for (int i = 0; i < 50; ++i)
+    ASSERT_EQ(auth.authenticate(basic(unknown, a.auth_token), &c), AuthOutcome::kBadCredentials);
+  EXPECT_EQ(counting.finds, 1);
+  // Forgotten on invalidate (an account made here under that SID is found at once).
+  auth.invalidate(unknown);
+  ASSERT_EQ(auth.authenticate(basic(unknown, a.auth_token), &c), AuthOutcome::kBadCredentials);
+  EXPECT_EQ(counting.finds, 2);
+  // The known account still works, from one read.
+  EXPECT_EQ(auth.authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  EXPECT_EQ(counting.finds, 3);
+}
+
 // Keys made by earlier versions keep working and move to the keyed hash on their first success.
 TEST_F(AuthenticatorTest, LegacyKeyIsAcceptedAndRehashed) {
   NewAccount a = account();
