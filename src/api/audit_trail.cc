@@ -29,7 +29,11 @@ void AuditTrail::record(store::AuditEntry entry) {
 void AuditTrail::recordFailure(store::AuditEntry entry) {
   std::unique_lock lock(mu_);
   if (!stopping_) {
-    failures_.add(std::move(entry), FailureDigest::Clock::now());
+    const auto now = FailureDigest::Clock::now();
+    failures_.add(std::move(entry), now);
+    // The first failure of a window (and rows whose window ended) join the queue now, in
+    // order with the requests around them.
+    for (auto& row : failures_.take(now, false)) queue_.push_back(std::move(row));
     return;
   }
   lock.unlock();

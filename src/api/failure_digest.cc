@@ -12,12 +12,17 @@ void FailureDigest::add(store::AuditEntry entry, Clock::time_point now) {
   key += '\n';
   key += entry.source;
   auto it = open_.find(key);
+  entry.count = std::max<int64_t>(1, entry.count);
   if (it != open_.end() && now - it->second.opened < window_) {
-    it->second.row.count += std::max<int64_t>(1, entry.count);
+    store::AuditEntry& row = it->second.row;
+    if (row.count == 0)
+      row = std::move(entry);  // the second attempt opens the count
+    else
+      row.count += entry.count;
     return;
   }
   if (it != open_.end()) {  // its window ended and nobody took it yet
-    closed_.push_back(std::move(it->second.row));
+    if (it->second.row.count > 0) closed_.push_back(std::move(it->second.row));
     open_.erase(it);
   }
   if (open_.size() >= max_open_) {
@@ -25,8 +30,11 @@ void FailureDigest::add(store::AuditEntry entry, Clock::time_point now) {
     closed_.insert(closed_.end(), std::make_move_iterator(rows.begin()),
                    std::make_move_iterator(rows.end()));
   }
-  entry.count = std::max<int64_t>(1, entry.count);
-  open_.emplace(std::move(key), Open{std::move(entry), now, next_order_++});
+  // The first attempt of a window is written at once; the window counts the ones after it.
+  store::AuditEntry counting = entry;
+  counting.count = 0;
+  closed_.push_back(std::move(entry));
+  open_.emplace(std::move(key), Open{std::move(counting), now, next_order_++});
   next_due_ = std::min(next_due_, now + window_);
 }
 
@@ -46,7 +54,8 @@ std::vector<store::AuditEntry> FailureDigest::take(Clock::time_point now, bool a
     }
   }
   std::sort(due.begin(), due.end(), [](const Open& a, const Open& b) { return a.order < b.order; });
-  for (Open& o : due) out.push_back(std::move(o.row));
+  for (Open& o : due)
+    if (o.row.count > 0) out.push_back(std::move(o.row));
   return out;
 }
 

@@ -1,11 +1,14 @@
-// Coalesces failed authentications for the audit log: one row per source per account per
-// window (a minute in production) that counts the attempts, so a flood of wrong credentials
-// neither buries the log nor costs a database write per attempt. The row keeps the first
-// attempt's time, principal, method and path. Not thread-safe: AuditTrail guards it.
+// Coalesces failed authentications for the audit log, so a flood of wrong credentials
+// neither buries the log nor costs a database write per attempt: per source per account per
+// window (a minute in production), the first attempt is a row of its own at once (an owner
+// sees a failed login without waiting), and the rest are one row with their count when the
+// window ends, which keeps the second attempt's time, principal, method and path. Not
+// thread-safe: AuditTrail guards it.
 //
 //   api::FailureDigest d(std::chrono::seconds(60), 10000);
 //   d.add(entry, now);                          // 300 times
-//   auto rows = d.take(now + 60s, false);       // one row, count 300
+//   auto rows = d.take(now, false);             // the first one, count 1
+//   rows = d.take(now + 60s, false);            // the others, count 299
 #pragma once
 
 #include <chrono>

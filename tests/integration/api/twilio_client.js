@@ -260,8 +260,11 @@ check('audit: every request is logged, owners read it', async () => {
   assert.strictEqual(r.status, 200);
   const events = r.json.audit_events;
   assert.ok(events.length >= 30, `only ${events.length} events`);
+  // Failed authentications from one address are coalesced: the first is a row at once, the
+  // rest one row with their count when the window (api.audit_failure_window) ends.
   const failed = events.filter((e) => e.status === 401);
-  assert.ok(failed.length >= 3, 'failed authentications are logged in the account they aimed at');
+  assert.ok(failed.length >= 1, 'failed authentications are logged in the account they aimed at');
+  assert.ok(failed.every((e) => e.count >= 1), 'a failure row has a count');
   const byKey = events.filter((e) => e.principal === env('DEV_KEY_SID'));
   assert.ok(byKey.some((e) => e.method === 'POST' && e.status === 201), 'the developer key created a number');
   assert.ok(byKey.some((e) => e.status === 403), 'the refused audit read is logged');
