@@ -46,6 +46,7 @@ constexpr const char* kUsage =
     "  sip-domain list                owners of SIP domain names, and what others hold on them\n"
     "  sip-domain assign --domain DOMAIN (--operator | --account SID)\n"
     "  sip-domain release --domain DOMAIN   (only the owner's credentials authenticate at once)\n"
+    "  sip-domain evict --domain DOMAIN     removes others' SIP Domains and credentials on it\n"
     "  trunk add --name NAME --gateways udp:IP:PORT[*WEIGHT],... [--algorithm round-robin|\n"
     "            weighted|hash] [--acl CIDR,...] [--probe-interval SECONDS]\n"
     "  trunk list\n"

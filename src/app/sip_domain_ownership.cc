@@ -14,7 +14,8 @@ namespace {
 constexpr const char* kUsage =
     "  sip-domain list\n"
     "  sip-domain assign --domain DOMAIN (--operator | --account SID)\n"
-    "  sip-domain release --domain DOMAIN\n";
+    "  sip-domain release --domain DOMAIN\n"
+    "  sip-domain evict --domain DOMAIN   removes what others hold on the owner's name\n";
 
 std::string ownerName(const std::optional<std::string>& account_sid) {
   return account_sid ? "account " + *account_sid : std::string("the operator");
@@ -130,6 +131,43 @@ int assign(store::Store& store, const common::Config& config, const ConfigOption
   return 0;
 }
 
+// Removes what sits on an owned name without being its owner's: other accounts' API SIP
+// Domains (with their mappings and derived credentials) and credential rows of anyone but the
+// owner. Afterwards the owner can create its own API SIP Domain on the name.
+int evict(store::Store& store, const std::string& domain, std::ostream& out, std::ostream& err) {
+  auto owner = store.sipDomainOwners().find(domain);
+  if (!owner) return failed(err, owner.error().reason);
+  if (!*owner)
+    return failed(
+        err, "the SIP domain " + domain + " has no owner; `sip-domain assign` gives it one first");
+  auto strays = store.sipDomainOwners().strays();
+  if (!strays) return failed(err, strays.error().reason);
+  nlohmann::json removed = nlohmann::json::array();
+  for (const store::SipDomainStray& s : *strays) {
+    if (s.domain != domain || !s.sip_domain || !s.holder) continue;
+    auto gone = store.sipAuthLists().removeDomain(*s.holder, *s.sip_domain);
+    if (!gone) return failed(err, gone.error().reason);
+    if (*gone) removed.push_back({{"sip_domain_sid", *s.sip_domain}, {"account_sid", *s.holder}});
+  }
+  auto creds = store.sipCredentials().list(domain);
+  if (!creds) return failed(err, creds.error().reason);
+  for (const store::SipCredential& c : *creds) {
+    if (c.account_sid == (*owner)->account_sid) continue;
+    auto gone = store.sipCredentials().remove(domain, c.username);
+    if (!gone) return failed(err, gone.error().reason);
+    if (*gone)
+      removed.push_back(
+          {{"credential", c.username}, {"account_sid", accountOrNull(c.account_sid)}});
+  }
+  out << nlohmann::json{{"domain", domain},
+                        {"owner", (*owner)->account_sid ? "account" : "operator"},
+                        {"account_sid", accountOrNull((*owner)->account_sid)},
+                        {"removed", std::move(removed)}}
+             .dump()
+      << "\n";
+  return 0;
+}
+
 }  // namespace
 
 std::vector<std::string> configuredSipDomains(const common::Config& config) {
@@ -198,12 +236,13 @@ int sipDomainCommand(store::Store& store, const common::Config& config, const Co
                      std::ostream& out, std::ostream& err) {
   const std::string& action = o.positional.size() > 1 ? o.positional[1] : "";
   if (action == "list") return list(store, config, out, err);
-  if (action != "assign" && action != "release")
+  if (action != "assign" && action != "release" && action != "evict")
     return usage(err, "unknown sip-domain action '" + action + "'");
   const std::string* domain = value(o, "--domain");
   if (!domain) return usage(err, "sip-domain " + action + " needs --domain");
   const std::string name = common::toLower(*domain);
   if (action == "assign") return assign(store, config, o, name, out, err);
+  if (action == "evict") return evict(store, name, out, err);
   if (configured(config, name))
     return failed(err, "the SIP domain " + name +
                            " is in sip.domains or sip.redirect_domains: it stays the operator's "

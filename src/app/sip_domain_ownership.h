@@ -1,7 +1,8 @@
 // Who owns each SIP domain name, as serve and `switchboard admin` apply it: the names in the
 // configuration (sip.domains, sip.redirect_domains) are the operator's, assigned so in the
 // store when serve starts; what still sits on a name without being its owner's is named in
-// one warning; `admin sip-domain list|assign|release` shows and changes owners.
+// one warning; `admin sip-domain list|assign|release` shows and changes owners, and
+// `sip-domain evict` removes what others hold on an owned name.
 //
 //   if (auto st = claimConfiguredDomains(config, store, now); !st) return fail(st.error());
 //   return sipDomainCommand(store, config, options, std::cout, std::cerr);  // admin
@@ -26,7 +27,7 @@ std::vector<std::string> configuredSipDomains(const common::Config& config);
 common::Status claimConfiguredDomains(const common::Config& config, store::Store& store,
                                       int64_t now);
 
-// `admin sip-domain list|assign|release`; the exit code (2: usage).
+// `admin sip-domain list|assign|release|evict`; the exit code (2: usage).
 int sipDomainCommand(store::Store& store, const common::Config& config, const ConfigOptions& o,
                      std::ostream& out, std::ostream& err);
 

@@ -7,10 +7,11 @@ Part 1, a fresh store: the operator serves opdomain.test (sip.domains) with alic
 by `admin sip-user add`, account B owns bdomain.test (`--account B`). A developer key of account
 A cannot create or rename a SIP Domain onto either name (400, Twilio's 21231, a message that
 names no owner), B can use its own; `admin sip-user add` refuses a name of someone else;
-`admin sip-domain list|assign|release` show and change owners.
+`admin sip-domain list|assign|release|evict` show and change owners and remove what
+others hold on a name.
 
-Part 2, a store squatted by an older version: OLDER_SWITCHBOARD (default
-/work/baseline/switchboard, a build from before the fix, whose API lets A squat) provisions the
+Part 2, a store squatted by an older version: OLDER_SWITCHBOARD (or $SB_OLDER_BINARY, a build
+from before the fix, whose API lets A squat) provisions the
 same names and lets A map eve to opdomain.test and bdomain.test; then SWITCHBOARD serves the
 same data_dir: eve@opdomain.test no longer registers, alice still does, and serve's start-up
 warning names both squatted names. Without an older binary the squatted rows are written into
@@ -221,14 +222,34 @@ def part2(binary, older):
             f"{listed}")
     s.check("sip-domain list: bdomain.test stays B's",
             by_name.get("bdomain.test", {}).get("account_sid") == b["sid"], f"{listed}")
+    # B cannot create its own SIP Domain while A's squatted one sits on the name; the operator
+    # evicts it, and then B can.
+    b_token = (b["sid"], b["auth_token"])
+    st, _, _ = create_domain(s, b, b_token, "bdomain.test")
+    s.check("B's own SIP Domain on bdomain.test is refused while A's squatted one is there",
+            st == 400, f"got {st}")
+    evicted = admin_json(s, "sip-domain", "evict", "--domain", "bdomain.test")
+    removed = evicted.get("removed", []) if isinstance(evicted, dict) else []
+    s.check("sip-domain evict removes A's SIP Domain on bdomain.test and says so",
+            any(r.get("account_sid") == a["sid"] and r.get("sip_domain_sid", "").startswith("SD")
+                for r in removed), f"{evicted}")
+    st, _, body = create_domain(s, b, b_token, "bdomain.test")
+    s.check("after the eviction B creates its own SIP Domain on bdomain.test", st == 201,
+            f"got {st} {body}")
+    listed = admin_json(s, "sip-domain", "list")
+    by_name = {d["domain"]: d for d in listed} if isinstance(listed, list) else {}
+    s.check("sip-domain list: nothing of others' is left on bdomain.test",
+            by_name.get("bdomain.test", {}).get("not_the_owners") == [], f"{listed}")
     s.stop()
     return s
 
 
 def main():
     binary = sys.argv[1]
-    older = sys.argv[2] if len(sys.argv) > 2 else "/work/baseline/switchboard"
-    if not os.access(older, os.X_OK):
+    # An older binary (before owners existed) builds the squatted store through its own API
+    # when given (argument or SB_OLDER_BINARY); else the rows are written into SQLite directly.
+    older = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("SB_OLDER_BINARY", "")
+    if not older or not os.access(older, os.X_OK):
         older = None
     first = part1(binary)
     second = part2(binary, older)
