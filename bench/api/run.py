@@ -5,6 +5,8 @@ Loads, each a bounded wrk run (--duration) at a fixed number of connections:
   fetch  authenticated GET of one IncomingPhoneNumber (account SID + auth token, Basic)
   list   authenticated GET of a 50-item IncomingPhoneNumbers page
   key    the same fetch authenticated with an API key (SK + secret)
+  fetch-close  the fetch with Connection: close, a new connection per request (not in the
+         default set): what a connection costs by itself, beside the flood's per-request CPU
   flood  the fetch at --flood-connections (an authenticated client) while --flood-rate
          requests/s with a wrong secret for a known API key SID (one nobody else uses, so
          nothing of it is cached) come from one address: paced fire-and-forget requests, one
@@ -45,12 +47,13 @@ def parse_latency(text, label):
     return v / 1000 if unit == "us" else v if unit == "ms" else v * 1000
 
 
-def wrk(url, user, password, connections, duration, threads):
+def wrk(url, user, password, connections, duration, threads, close=False):
     import base64
     auth = base64.b64encode(f"{user}:{password}".encode()).decode()
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
-         "--timeout", "5s", "-H", f"Authorization: Basic {auth}", "-H", "Accept: application/json", url],
+         "--timeout", "5s", "-H", f"Authorization: Basic {auth}", "-H", "Accept: application/json",
+         *(["-H", "Connection: close"] if close else []), url],
         capture_output=True, text=True, timeout=duration + 60, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -165,6 +168,8 @@ def main():
             "fetch": (f"{base}{path}/{first}.json", sid, token),
             "list": (f"{base}{path}.json?PageSize=50", sid, token),
             "key": (f"{base}{path}/{first}.json", key_sid, key_secret),
+            # The fetch on a new connection per request: what a connection costs by itself.
+            "fetch-close": (f"{base}{path}/{first}.json", sid, token),
         }
         results = {}
         for name in args.loads.split(","):
@@ -194,7 +199,7 @@ def main():
                           f"{alone['p50_ms']:.2f}/{alone['p99_ms']:.2f} ms p50/p99", flush=True)
                 else:
                     before = cpu_seconds(serve.pid)
-                    r = wrk(url, u, p, conns, secs, args.wrk_threads)
+                    r = wrk(url, u, p, conns, secs, args.wrk_threads, close=name == "fetch-close")
                     r["cpu_us_per_req"] = ((cpu_seconds(serve.pid) - before) /
                                            max(1, r["requests"]) * 1e6)
                 results.setdefault(name, []).append(r)
