@@ -418,6 +418,28 @@ check('sip: delete a list and a domain; provision the user the edge check regist
   await client.sip.domains(d.sid).credentialListMappings.create({ credentialListSid: cl.sid });
 });
 
+// Last: it retires the other account's token. Twilio's hosts are rewritten like the rest, so
+// the library's accounts.twilio.com/v1/AuthTokens/... reach the same server.
+check('auth tokens: a secondary token beside the primary, then promotion retires the old one', async () => {
+  const sid = env('OTHER_SID');
+  const primary = clientFor(sid, env('OTHER_TOKEN'));
+  const sec = await primary.accounts.v1.secondaryAuthToken().create();
+  assert.strictEqual(sec.accountSid, sid);
+  assert.match(sec.secondaryAuthToken, /^[0-9a-f]{32}$/);
+  assert.notStrictEqual(sec.secondaryAuthToken, env('OTHER_TOKEN'));
+  const secondary = clientFor(sid, sec.secondaryAuthToken);
+  assert.strictEqual((await secondary.api.v2010.accounts(sid).fetch()).sid, sid);
+  assert.strictEqual((await primary.api.v2010.accounts(sid).fetch()).sid, sid);
+  // A developer's key may not rotate the first account's token.
+  const dev = clientFor(env('DEV_KEY_SID'), env('DEV_KEY_SECRET'), { accountSid: AC });
+  await rejects(dev.accounts.v1.secondaryAuthToken().create(), 403);
+  const promoted = await secondary.accounts.v1.authTokenPromotion().update();
+  assert.strictEqual(promoted.accountSid, sid);
+  assert.strictEqual(promoted.authToken, sec.secondaryAuthToken);
+  await rejects(primary.api.v2010.accounts(sid).fetch(), 401, 20003);
+  assert.strictEqual((await secondary.api.v2010.accounts(sid).fetch()).sid, sid);
+});
+
 (async () => {
   let passed = 0, failed = 0;
   for (const c of checks) {
