@@ -10,6 +10,7 @@
 #include "api/rest_api.h"
 #include "api/secrets.h"
 #include "app/options.h"
+#include "app/sip_domain_ownership.h"
 #include "app/sip_edge.h"
 #include "app/sms_gateway.h"
 #include "common/address_set.h"
@@ -81,6 +82,15 @@ int runServe(const std::vector<std::string>& args) {
   if (!store) return fail(store.error().reason);
   auto master_key = api::MasterKey::load(cfg->masterKey(), cfg->dataDir());
   if (!master_key) return fail(master_key.error().reason);
+  // Before the API and the edge serve anyone: the configured names are the operator's, so no
+  // account creates a SIP Domain on one, and only the operator's credentials authenticate
+  // there (the edge looks up the owner's rows only).
+  if (auto st = claimConfiguredDomains(*cfg, **store,
+                                       std::chrono::duration_cast<std::chrono::seconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+      !st)
+    return fail("sip domain owners: " + st.error().reason);
 
   // The edge outlives the SMS carriers (SIP MESSAGE goes through it): built first, stopped last.
   SipEdge edge(*cfg, **store);

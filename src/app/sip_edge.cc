@@ -10,7 +10,6 @@
 #include <chrono>
 #include <mutex>
 
-#include "app/sip_domain_ownership.h"
 #include "common/key_file.h"
 #include "common/log.h"
 #include "common/thread_pool.h"
@@ -282,11 +281,6 @@ common::Status SipEdge::start() {
   const common::SipConfig& sip = m.cfg.sip();
   m.pool = std::make_unique<common::ThreadPool>(4, 100000);
   m.edge_store = std::make_unique<edge::EdgeStore>(*m.db, *m.pool);
-  // Before any REGISTER: the configured names are the operator's, so only the operator's
-  // credentials authenticate there (EdgeStore looks up the owner's rows only).
-  if (auto st = claimConfiguredDomains(m.cfg, *m.db, unixNow()); !st)
-    return common::makeError(st.error().code, "sip domain owners: " + st.error().reason);
-
   edge::EdgeOptions eo;
   eo.self.domains = sip.domains;
   eo.redirect_domains = sip.redirect_domains;

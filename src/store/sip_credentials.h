@@ -39,7 +39,8 @@ class SipCredentials {
   // As find(), but only a credential of the domain's owner (SipDomainOwners): the owning
   // account's, or the operator's own (no account) on an operator's name; never one on a name
   // nobody owns, nor one of a suspended or closed account (or of an account whose parent is
-  // not active). What the edge authenticates with.
+  // not active). What the edge authenticates with; it keeps a found row for up to 30 s
+  // (edge::EdgeStore), so a suspension or a new owner reaches a running edge within that.
   virtual common::Result<std::optional<SipCredential>> findOwned(std::string_view domain,
                                                                  std::string_view username) = 0;
   virtual common::Result<bool> remove(std::string_view domain, std::string_view username) = 0;
