@@ -120,9 +120,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
  private:
   void read() {
-    // Kept alive after a normal answer; a connection not served yet, or last answered after
-    // a delay (a failed login), is the first to make room at the per-address cap.
-    standing(served_ > 0 && !delayed_ ? Standing::kKeptAlive : Standing::kWaiting);
+    // Kept alive after a successful answer; a connection not served yet, or last refused
+    // (a failed login, a 404 before authentication), is the first to make room at the
+    // per-address cap, so nobody gets kept-alive standing without credentials.
+    if (!standing(served_ > 0 && kept_ ? Standing::kKeptAlive : Standing::kWaiting)) return close();
     parser_.emplace();
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(uint32_t(server_.options.max_header_bytes));
@@ -173,9 +174,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       }
       return send(server_.errorReply(status, what), /*keep_alive=*/false, 11);
     }
+    // Chosen to make room while the request arrived: it is not started (the client sees the
+    // connection close before any answer, so retrying it is safe).
+    if (!standing(Standing::kBusy)) return close();
     ++server_.requests;
     ++served_;
-    standing(Standing::kBusy);
     auto& msg = parser_->get();
     HttpRequest req;
     req.method = std::string(msg.method_string());
@@ -213,12 +216,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->body() = std::move(reply.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    delayed_ = false;
+    kept_ = reply.status < 400 && reply.delay.count() == 0;
     if (reply.delay.count() > 0) {
       // The connection waits; the thread goes on serving others. Waiting, it may be closed
       // to make room for a newer connection of its address.
-      delayed_ = true;
-      standing(Standing::kWaiting);
+      if (!standing(Standing::kWaiting)) return close();
       timer_.expires_after(reply.delay);
       timer_.async_wait([self = this->shared_from_this(), res](beast::error_code ec) {
         if (ec) return self->close();
@@ -230,7 +232,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void write(std::shared_ptr<http::response<http::string_body>> res) {
-    standing(Standing::kBusy);
+    if (!standing(Standing::kBusy)) return close();
     beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
@@ -240,9 +242,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   using Standing = internal::ConnectionLimit::Standing;
-  void standing(Standing now) {
-    if (slot_) slot_->standing(now);
-  }
+  // false when the connection was chosen to make room (ConnectionLimit): start nothing more.
+  bool standing(Standing now) { return !slot_ || slot_->standing(now); }
 
   void evicted() {
     timer_.cancel();
@@ -251,7 +252,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void close() {
-    standing(Standing::kWaiting);
+    (void)standing(Standing::kWaiting);  // draining: the first to make room
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       beast::error_code ec;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -282,8 +283,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string peer_text_;
   std::optional<internal::ConnectionLimit::Slot> slot_;  // none for a trusted proxy
   bool secure_;
-  size_t served_ = 0;     // requests read on this connection
-  bool delayed_ = false;  // the last answer was held back (a failed login)
+  size_t served_ = 0;  // requests read on this connection
+  bool kept_ = false;  // the last answer was a success, sent without delay
 };
 
 }  // namespace

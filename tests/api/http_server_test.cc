@@ -378,8 +378,8 @@ TEST(ConnectionLimitTest, CountsPerAddressAndIpv6PerSlash64) {
   auto a1 = limit.acquire(make_address("192.0.2.1"));
   auto a2 = limit.acquire(make_address("192.0.2.1"));
   ASSERT_TRUE(a1 && a2);
-  a1->standing(internal::ConnectionLimit::Standing::kBusy);
-  a2->standing(internal::ConnectionLimit::Standing::kBusy);
+  EXPECT_TRUE(a1->standing(internal::ConnectionLimit::Standing::kBusy));
+  EXPECT_TRUE(a2->standing(internal::ConnectionLimit::Standing::kBusy));
   EXPECT_FALSE(limit.acquire(make_address("192.0.2.1")));  // all busy: refused
   EXPECT_TRUE(limit.acquire(make_address("192.0.2.2")));   // and given back at once
   EXPECT_EQ(limit.open(make_address("192.0.2.2")), 0u);
@@ -390,8 +390,8 @@ TEST(ConnectionLimitTest, CountsPerAddressAndIpv6PerSlash64) {
   auto b1 = limit.acquire(make_address("2001:db8:0:1::1"));
   auto b2 = limit.acquire(make_address("2001:db8:0:1:ffff::2"));
   ASSERT_TRUE(b1 && b2);
-  b1->standing(internal::ConnectionLimit::Standing::kBusy);
-  b2->standing(internal::ConnectionLimit::Standing::kBusy);
+  EXPECT_TRUE(b1->standing(internal::ConnectionLimit::Standing::kBusy));
+  EXPECT_TRUE(b2->standing(internal::ConnectionLimit::Standing::kBusy));
   EXPECT_FALSE(limit.acquire(make_address("2001:db8:0:1::3")));  // the same /64
   EXPECT_TRUE(limit.acquire(make_address("2001:db8:0:2::1")));
   EXPECT_EQ(limit.open(make_address("2001:db8:0:1::99")), 2u);
@@ -407,15 +407,17 @@ TEST(ConnectionLimitTest, AtTheCapTheOldestIdleSlotIsEvicted) {
     ASSERT_TRUE(slots.back());
     slots.back()->onEvict([&closed, i] { closed.push_back(i); });
   }
-  slots[0]->standing(internal::ConnectionLimit::Standing::kBusy);  // passed over
+  EXPECT_TRUE(slots[0]->standing(internal::ConnectionLimit::Standing::kBusy));  // passed over
   auto s3 = limit.acquire(make_address("192.0.2.1"));
   ASSERT_TRUE(s3);
   EXPECT_EQ(closed, std::vector<int>{1});
   EXPECT_EQ(limit.evicted(), 1u);
+  // Chosen, it starts nothing more.
+  EXPECT_FALSE(slots[1]->standing(internal::ConnectionLimit::Standing::kBusy));
   EXPECT_EQ(limit.open(make_address("192.0.2.1")), 3u);
   slots[1].reset();  // the evicted one's place went to s3: nothing more is given back
   EXPECT_EQ(limit.open(make_address("192.0.2.1")), 3u);
-  slots[0]->standing(internal::ConnectionLimit::Standing::kWaiting);
+  EXPECT_TRUE(slots[0]->standing(internal::ConnectionLimit::Standing::kWaiting));
   auto s4 = limit.acquire(make_address("192.0.2.1"));  // now the oldest idle is slot 0
   ASSERT_TRUE(s4);
   EXPECT_EQ(closed, (std::vector<int>{1, 0}));
@@ -440,13 +442,13 @@ TEST(ConnectionLimitTest, ConnectionsNotServedYetMakeRoomBeforeKeptAliveOnes) {
     ASSERT_TRUE(slots.back());
     slots.back()->onEvict([&closed, i] { closed.push_back(i); });
   }
-  slots[0]->standing(Standing::kKeptAlive);  // the oldest, but a served client's
-  slots[1]->standing(Standing::kKeptAlive);
+  EXPECT_TRUE(slots[0]->standing(Standing::kKeptAlive));  // the oldest, but a served client's
+  EXPECT_TRUE(slots[1]->standing(Standing::kKeptAlive));
   // Slot 2 (a failed login held back, or a slowloris) goes first although it is the newest.
   auto s3 = limit.acquire(make_address("192.0.2.1"));
   ASSERT_TRUE(s3);
   EXPECT_EQ(closed, std::vector<int>{2});
-  s3->standing(Standing::kBusy);
+  EXPECT_TRUE(s3->standing(Standing::kBusy));
   // With none waiting, the oldest kept alive makes room.
   auto s4 = limit.acquire(make_address("192.0.2.1"));
   ASSERT_TRUE(s4);

@@ -21,9 +21,13 @@ std::optional<ConnectionLimit::Slot> ConnectionLimit::acquire(
     std::lock_guard lock(mutex_);
     auto& list = open_[key];
     if (list.size() >= max_) {
+      // The oldest in `standing`, made kEvicted in the same step: a connection that turns
+      // busy at this moment is either chosen before (and does not start its request) or
+      // passed over.
       auto oldest = [&list](Standing standing) {
         return std::find_if(list.begin(), list.end(), [standing](const std::shared_ptr<Entry>& e) {
-          return e->standing.load() == standing;
+          Standing expected = standing;
+          return e->standing.compare_exchange_strong(expected, Standing::kEvicted);
         });
       };
       auto idle = oldest(Standing::kWaiting);
@@ -68,8 +72,13 @@ void ConnectionLimit::release(const std::shared_ptr<Entry>& entry) {
   if (it->second.empty()) open_.erase(it);
 }
 
-void ConnectionLimit::Slot::standing(Standing now) {
-  if (entry_) entry_->standing.store(now);
+bool ConnectionLimit::Slot::standing(Standing now) {
+  if (!entry_) return true;
+  Standing current = entry_->standing.load();
+  do {
+    if (current == Standing::kEvicted) return false;
+  } while (!entry_->standing.compare_exchange_weak(current, now));
+  return true;
 }
 
 void ConnectionLimit::Slot::onEvict(std::function<void()> close) {

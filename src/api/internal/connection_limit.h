@@ -39,9 +39,11 @@ class ConnectionLimit {
  public:
   // What a connection is doing, which decides whether it may be closed to make room.
   enum class Standing : uint8_t {
-    kWaiting,    // not served yet, or held back before a delayed answer: evicted first
-    kKeptAlive,  // between requests after a normal answer: evicted when no kWaiting is left
+    kWaiting,    // not served yet, last refused (4xx, 5xx), or held back before a delayed
+                 // answer: evicted first
+    kKeptAlive,  // between requests after a successful answer: evicted when no kWaiting is left
     kBusy,       // handling or answering a request: never evicted
+    kEvicted,    // chosen to make room: it stays so, and starts no more work
   };
 
   explicit ConnectionLimit(size_t max_per_address) : max_(max_per_address) {}
@@ -57,8 +59,9 @@ class ConnectionLimit {
     Slot& operator=(Slot&&) = delete;
     ~Slot();
 
-    // What the connection is doing now; new slots are kWaiting.
-    void standing(Standing now);
+    // What the connection is doing now; new slots are kWaiting. false (and nothing changes)
+    // when the connection was chosen to make room already: it must not start the work.
+    [[nodiscard]] bool standing(Standing now);
     // How to close this connection when a newer one of its address takes its place: called
     // at most once, on the thread that accepted the newcomer (so it should post the close to
     // the connection's own executor). Runs at once when the slot was chosen already.
