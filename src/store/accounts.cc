@@ -140,9 +140,10 @@ class SqlAccounts final : public Accounts {
           "UPDATE accounts SET friendly_name = COALESCE(?, friendly_name),"
           " status = COALESCE(?, status), auth_token_sealed = COALESCE(?, auth_token_sealed),"
           " auth_token_secondary_sealed = COALESCE(?, auth_token_secondary_sealed),"
-          " updated_at = ? WHERE sid = ?",
+          " updated_at = ? WHERE sid = ? AND (? = 0 OR status <> 'closed')",
           {nullable(u.friendly_name), nullable(u.status), nullable(u.auth_token_sealed),
-           nullable(u.auth_token_secondary_sealed), u.updated_at, std::string(sid)});
+           nullable(u.auth_token_secondary_sealed), u.updated_at, std::string(sid),
+           int64_t{u.unless_closed ? 1 : 0}});
       if (!n) return n.error();
       if (*n == 0) return {};
       static const std::string sql =

@@ -52,6 +52,9 @@ struct AccountUpdate {
   std::optional<std::string> auth_token_sealed;
   std::optional<std::string> auth_token_secondary_sealed;  // "" deletes it
   int64_t updated_at = 0;
+  // Applies only while the account is not closed, checked in the same statement (a closed
+  // account stays closed whatever another node's cache says).
+  bool unless_closed = false;
 };
 
 class Accounts {
@@ -67,7 +70,8 @@ class Accounts {
                                                           int64_t offset, int64_t limit) = 0;
   virtual common::Result<int64_t> countFamily(std::string_view owner_sid,
                                               const AccountFilter& filter) = 0;
-  // The updated account, or nullopt when there is none. kInvalidArgument: unknown status.
+  // The updated account, or nullopt when there is none (or it is closed and the update says
+  // unless_closed). kInvalidArgument: unknown status.
   virtual common::Result<std::optional<Account>> update(std::string_view sid,
                                                         const AccountUpdate& update) = 0;
   // The secondary token becomes the primary and the secondary is emptied, in one statement:

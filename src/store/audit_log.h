@@ -29,7 +29,8 @@ struct AuditEntry {
   int status = 0;
   std::string source;  // the peer address
   // How many requests the entry stands for: 1, or the failed authentications from `source`
-  // against the account that were coalesced into it (the fields above are the first one's).
+  // (an IPv6 one by its /64) against the account that were coalesced into it (the fields
+  // above are the first of them; the very first of a window is an entry of its own).
   int64_t count = 1;
   bool operator==(const AuditEntry&) const = default;
 };

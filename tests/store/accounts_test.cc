@@ -216,6 +216,19 @@ TEST_P(AccountsTest, UpdateReturnsTheNewRowAndNulloptForUnknown) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(**accounts.find(a.sid), want);
+
+  // unless_closed: a closed account is not reopened, whatever the caller believed.
+  auto reopened =
+      accounts.update(a.sid, {.status = "active", .updated_at = 500, .unless_closed = true});
+  ASSERT_TRUE(reopened) << reopened.error().reason;
+  EXPECT_FALSE(*reopened);
+  EXPECT_EQ(**accounts.find(a.sid), want);
+  Account open = account(sid("AC", 3), std::nullopt, "Open", 100);
+  ASSERT_TRUE(*accounts.create(open));
+  auto suspended =
+      accounts.update(open.sid, {.status = "suspended", .updated_at = 600, .unless_closed = true});
+  ASSERT_TRUE(suspended && *suspended);
+  EXPECT_EQ((*suspended)->status, "suspended");
 }
 
 TEST_P(AccountsTest, SecondaryTokenIsSetPromotedAndDeleted) {
