@@ -124,6 +124,7 @@ Authenticator::Authenticator(store::Accounts& accounts, store::ApiAccess& access
 common::Result<std::optional<Authenticator::CachedAccount>> Authenticator::account(
     std::string_view sid) {
   const auto now = std::chrono::steady_clock::now();
+  uint64_t generation;
   {
     std::lock_guard lock(mu_);
     auto it = account_cache_.find(std::string(sid));
@@ -131,12 +132,14 @@ common::Result<std::optional<Authenticator::CachedAccount>> Authenticator::accou
     auto gone = missing_accounts_.find(std::string(sid));
     if (gone != missing_accounts_.end() && gone->second > now)
       return std::optional<CachedAccount>();
+    generation = generation_;
   }
   auto found = accounts_.find(sid);
   if (!found) return found.error();
   if (!*found) {
     // Remembered too: guesses at account SIDs repeated within cache_ttl cost no store read.
     std::lock_guard lock(mu_);
+    if (generation != generation_) return std::optional<CachedAccount>();
     if (missing_accounts_.size() > 100000) missing_accounts_.clear();  // bounded
     missing_accounts_[std::string(sid)] = now + options_.cache_ttl;
     return std::optional<CachedAccount>();
@@ -157,7 +160,8 @@ common::Result<std::optional<Authenticator::CachedAccount>> Authenticator::accou
   }
   c.until = now + options_.cache_ttl;
   std::lock_guard lock(mu_);
-  if (account_cache_.size() > 100000) account_cache_.clear();  // bounded; refills on demand
+  if (generation != generation_) return std::optional(std::move(c));  // changed meanwhile
+  if (account_cache_.size() > 100000) account_cache_.clear();         // bounded; refills on demand
   account_cache_[c.account.sid] = c;
   return std::optional(std::move(c));
 }
@@ -194,21 +198,31 @@ AuthOutcome Authenticator::authenticate(std::string_view authorization, Caller* 
 
 common::Result<std::optional<store::ApiKey>> Authenticator::keyRow(const std::string& sid) {
   const auto now = std::chrono::steady_clock::now();
+  uint64_t generation;
   {
     std::lock_guard lock(mu_);
     auto it = key_cache_.find(sid);
-    if (it != key_cache_.end() && it->second.until > now) return it->second.key;
+    if (it != key_cache_.end() && it->second.until > now) return std::optional(it->second.key);
+    auto gone = missing_keys_.find(sid);
+    if (gone != missing_keys_.end() && gone->second > now) return std::optional<store::ApiKey>();
+    generation = generation_;
   }
   // Found or not, the row is kept: wrong secrets for a known SID (or any secret for an
   // unknown one) repeated within cache_ttl cost no database read.
   auto found = access_.findKey(sid);
   if (!found) return found.error();
   std::lock_guard lock(mu_);
-  if (key_cache_.size() > 100000) {  // bounded; refills on demand
+  if (generation != generation_) return std::move(*found);  // changed meanwhile: not kept
+  if (!*found) {
+    if (missing_keys_.size() > 100000) missing_keys_.clear();  // bounded
+    missing_keys_[sid] = now + options_.cache_ttl;
+    return std::move(*found);
+  }
+  if (key_cache_.size() > 100000) {  // bounded (by the keys that exist); refills on demand
     std::erase_if(key_cache_, [&](const auto& kv) { return kv.second.until <= now; });
     if (key_cache_.size() > 100000) key_cache_.clear();
   }
-  key_cache_[sid] = {*found, now + options_.cache_ttl};
+  key_cache_[sid] = {**found, now + options_.cache_ttl};
   return std::move(*found);
 }
 
@@ -248,7 +262,7 @@ void Authenticator::rehash(const store::ApiKey& key, std::string_view secret) {
     SB_LOG(kWarn, "api: key " + key.sid + " not re-hashed: " + r.error().reason);
   std::lock_guard lock(mu_);
   auto it = key_cache_.find(key.sid);
-  if (it != key_cache_.end() && it->second.key && it->second.key->secret_hash == key.secret_hash)
+  if (it != key_cache_.end() && it->second.key.secret_hash == key.secret_hash)
     it->second.key = std::move(upgraded);
   legacy_budgets_.erase(key.sid);
 }
@@ -264,6 +278,11 @@ common::Result<std::optional<store::Account>> Authenticator::reachable(const Cal
     return std::optional<store::Account>();
   if (active) *active = (*acc)->active;
   return std::optional(a);
+}
+
+bool Authenticator::knownAccount(std::string_view account_sid) {
+  auto acc = account(account_sid);
+  return acc && *acc;
 }
 
 std::chrono::milliseconds Authenticator::failed(std::string_view source) {
@@ -284,9 +303,11 @@ std::chrono::milliseconds Authenticator::failed(std::string_view source) {
 
 void Authenticator::invalidate(std::string_view sid) {
   std::lock_guard lock(mu_);
+  ++generation_;
   account_cache_.erase(std::string(sid));
   missing_accounts_.erase(std::string(sid));
   key_cache_.erase(std::string(sid));
+  missing_keys_.erase(std::string(sid));
   // A subaccount's activity follows its parent's status.
   std::erase_if(account_cache_,
                 [&](const auto& kv) { return kv.second.account.parent_sid == sid; });

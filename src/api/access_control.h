@@ -125,6 +125,10 @@ class Authenticator {
                                                           std::string_view account_sid,
                                                           bool* active = nullptr);
 
+  // Whether an account with this SID exists (cached like credentials, found or not): a
+  // refused attempt is logged in the account it aimed at only when there is one.
+  bool knownAccount(std::string_view account_sid);
+
   // Records a failed attempt from `source` and returns how long its answer waits.
   std::chrono::milliseconds failed(std::string_view source);
   // Forgets cached state of an account or key that was just changed here.
@@ -143,7 +147,7 @@ class Authenticator {
     std::chrono::steady_clock::time_point until;
   };
   struct CachedKey {
-    std::optional<store::ApiKey> key;  // nullopt: no such key
+    store::ApiKey key;
     std::chrono::steady_clock::time_point until;
   };
   struct Budget {
@@ -170,6 +174,11 @@ class Authenticator {
   std::unordered_map<std::string, CachedAccount> account_cache_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> missing_accounts_;
   std::unordered_map<std::string, CachedKey> key_cache_;
+  // SIDs found to have no key: apart, so guesses at key SIDs never push real keys out.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> missing_keys_;
+  // Counts invalidate() calls: a store read that began before one is not cached, so a row
+  // read just before a change (a promotion, a deleted key) does not come back for cache_ttl.
+  uint64_t generation_ = 0;
   std::unordered_map<std::string, Budget> legacy_budgets_;  // by key SID
   std::unordered_map<std::string, Failures> failures_;
   uint64_t failure_count_ = 0;

@@ -32,8 +32,10 @@ void AuditTrail::recordFailure(store::AuditEntry entry) {
     const auto now = FailureDigest::Clock::now();
     failures_.add(std::move(entry), now);
     // The first failure of a window (and rows whose window ended) join the queue now, in
-    // order with the requests around them.
-    for (auto& row : failures_.take(now, false)) queue_.push_back(std::move(row));
+    // order with the requests around them; when the queue is full they wait in the digest
+    // for the writer's next round (never on this thread: a flood must not cost it a write).
+    if (queue_.size() < options_.max_queued)
+      for (auto& row : failures_.take(now, false)) queue_.push_back(std::move(row));
     return;
   }
   lock.unlock();

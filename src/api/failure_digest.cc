@@ -1,16 +1,33 @@
 #include "api/failure_digest.h"
 
 #include <algorithm>
+#include <boost/asio/ip/address_v6.hpp>
 
 namespace api {
 
 FailureDigest::FailureDigest(std::chrono::milliseconds window, size_t max_open)
     : window_(window), max_open_(std::max<size_t>(1, max_open)) {}
 
+namespace {
+
+// What failures are grouped by: an IPv4 source as itself, an IPv6 one by its /64 (the least a
+// host is given), so a client cannot open a row per request by changing its address.
+std::string sourceGroup(const std::string& source) {
+  if (source.find(':') == std::string::npos) return source;
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address_v6(source, ec);
+  if (ec || addr.is_v4_mapped()) return source;
+  auto bytes = addr.to_bytes();
+  for (size_t i = 8; i < bytes.size(); ++i) bytes[i] = 0;
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+}  // namespace
+
 void FailureDigest::add(store::AuditEntry entry, Clock::time_point now) {
   std::string key = entry.account_sid;
   key += '\n';
-  key += entry.source;
+  key += sourceGroup(entry.source);
   auto it = open_.find(key);
   entry.count = std::max<int64_t>(1, entry.count);
   if (it != open_.end() && now - it->second.opened < window_) {

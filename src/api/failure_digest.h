@@ -1,8 +1,8 @@
 // Coalesces failed authentications for the audit log, so a flood of wrong credentials
-// neither buries the log nor costs a database write per attempt: per source per account per
-// window (a minute in production), the first attempt is a row of its own at once (an owner
-// sees a failed login without waiting), and the rest are one row with their count when the
-// window ends, which keeps the second attempt's time, principal, method and path. Not
+// neither buries the log nor costs a database write per attempt: per source (an IPv6 one by
+// its /64) per account per window (a minute in production), the first attempt is a row of its own
+// at once (an owner sees a failed login without waiting), and the rest are one row with their count
+// when the window ends, which keeps the second attempt's time, principal, method and path. Not
 // thread-safe: AuditTrail guards it.
 //
 //   api::FailureDigest d(std::chrono::seconds(60), 10000);

@@ -330,9 +330,15 @@ HttpReply RestApi::Impl::accounts(Ctx& c, std::string_view rest) {
       return badParam("A closed account cannot be reopened");
     u.status = *status;
   }
+  // The status read above may be a few seconds old (the credential cache): the store checks
+  // again that a closed account is not reopened or renamed.
+  u.unless_closed = !(u.status && *u.status == "closed");
   auto updated = store.accounts().update(c.account.sid, u);
   if (!updated) return storeFailed(updated.error());
-  if (!*updated) return notFound(c.req.path());
+  if (!*updated) {
+    auth.invalidate(c.account.sid);
+    return errorReply(403, 20005, "Account not active: " + c.account.sid + " is closed");
+  }
   auth.invalidate(c.account.sid);
   JsonWriter w;
   writeAccount(w, **updated, token(**updated));
@@ -461,6 +467,7 @@ HttpReply RestApi::Impl::keys(Ctx& c, std::string_view sid) {
   auto gone = repo.removeKey(c.account.sid, sid);
   if (!gone) return storeFailed(gone.error());
   auth.invalidate(sid);
+  if (!*gone) return notFound(c.req.path());  // removed meanwhile
   return noContent();
 }
 
@@ -545,11 +552,13 @@ RestApi::Stats RestApi::stats() const {
 namespace {
 
 // A refused attempt goes to the log of the account it aimed at, for its owner to see, with
-// the SID it presented (never the secret).
-void attributeFailure(Ctx& c) {
+// the SID it presented (never the secret). Only an account that exists: SIDs made up per
+// request would otherwise each open a row of their own in the coalesced log.
+void attributeFailure(Ctx& c, Authenticator& auth) {
   std::string_view path = c.req.path();
   std::string_view aimed = path.substr(std::min(path.size(), kAccountsPrefix.size()), 34);
-  if (path.substr(0, kAccountsPrefix.size()) == kAccountsPrefix && store::isSid(aimed, "AC"))
+  if (path.substr(0, kAccountsPrefix.size()) == kAccountsPrefix && store::isSid(aimed, "AC") &&
+      auth.knownAccount(aimed))
     c.caller.account_sid = std::string(aimed);
   c.caller.principal = presentedUser(c.req.authorization);
 }
@@ -603,7 +612,10 @@ HttpReply RestApi::handle(HttpRequest& req) {
   };
 
   const bool auth_tokens = path.substr(0, kAuthTokensPrefix.size()) == kAuthTokensPrefix;
-  if (path.substr(0, kPrefix.size()) != kPrefix && !auth_tokens) return finish(notFound(path));
+  if (path.substr(0, kPrefix.size()) != kPrefix && !auth_tokens) {
+    auth_failed = true;  // answered before any authentication: coalesced like a failure
+    return finish(notFound(path));
+  }
   Caller caller;
   switch (api.auth.authenticate(req.authorization, &caller)) {
     case AuthOutcome::kOk:
@@ -611,12 +623,12 @@ HttpReply RestApi::handle(HttpRequest& req) {
     case AuthOutcome::kUnavailable:
       return finish(errorReply(503, 20503, "Service temporarily unavailable; try again"));
     case AuthOutcome::kInactive:
-      attributeFailure(c);
+      attributeFailure(c, api.auth);
       auth_failed = true;
       return finish(errorReply(401, 20005, "The account is not active"));
     case AuthOutcome::kMissing:
     case AuthOutcome::kBadCredentials: {
-      attributeFailure(c);
+      attributeFailure(c, api.auth);
       auth_failed = true;
       HttpReply r = errorReply(401, 20003, "Authenticate");
       r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Switchboard\"");

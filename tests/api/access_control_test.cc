@@ -4,10 +4,12 @@
 #include "api/access_control.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -499,7 +501,9 @@ class CountingAccounts final : public store::Accounts {
   common::Result<bool> create(const store::Account& a) override { return real_.create(a); }
   common::Result<std::optional<store::Account>> find(std::string_view sid) override {
     ++finds;
-    return real_.find(sid);
+    auto found = real_.find(sid);
+    if (during_find) during_find(sid);  // a change committed while the row was read
+    return found;
   }
   common::Result<std::vector<store::Account>> listFamily(std::string_view owner,
                                                          const store::AccountFilter& f,
@@ -523,6 +527,7 @@ class CountingAccounts final : public store::Accounts {
     return real_.addToBalance(sid, delta, at);
   }
   int finds = 0;
+  std::function<void(std::string_view)> during_find;
 
  private:
   store::Accounts& real_;
@@ -545,6 +550,23 @@ TEST_F(AuthenticatorTest, UnknownAccountSidsAreRememberedAsSuch) {
   // The known account still works, from one read.
   EXPECT_EQ(auth.authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
   EXPECT_EQ(counting.finds, 3);
+}
+
+// A row read just before a change (a token promotion, a suspension) that was invalidated
+// meanwhile is used for that request only, never cached: the next request reads it again.
+TEST_F(AuthenticatorTest, ARowReadAcrossAnInvalidationIsNotCached) {
+  NewAccount a = account();
+  CountingAccounts counting(store_->accounts());
+  Authenticator auth(counting, store_->apiAccess(), *key_, {});
+  counting.during_find = [&auth](std::string_view sid) { auth.invalidate(sid); };
+  Caller c;
+  EXPECT_EQ(auth.authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  EXPECT_EQ(counting.finds, 1);
+  counting.during_find = nullptr;
+  EXPECT_EQ(auth.authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  EXPECT_EQ(counting.finds, 2);  // read again: the first read was not kept
+  EXPECT_EQ(auth.authenticate(basic(a.account.sid, a.auth_token), &c), AuthOutcome::kOk);
+  EXPECT_EQ(counting.finds, 2);  // this one was
 }
 
 // Keys made by earlier versions keep working and move to the keyed hash on their first success.

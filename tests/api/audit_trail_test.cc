@@ -95,6 +95,21 @@ TEST(FailureDigest, ALoneFailureIsOneRow) {
   EXPECT_TRUE(d.take(t0 + 1h, true).empty());  // nothing counted after it
 }
 
+TEST(FailureDigest, AnIpv6SourceIsGroupedByItsSlash64) {
+  FailureDigest d(60s, 100);
+  const Clock::time_point t0{};
+  for (int i = 1; i <= 10; ++i) d.add(failure(kA, "2001:db8:1:2::" + std::to_string(i), i), t0);
+  d.add(failure(kA, "2001:db8:1:3::1", 11), t0);  // another /64
+  d.add(failure(kA, "::ffff:192.0.2.1", 12), t0);
+  d.add(failure(kA, "::ffff:192.0.2.2", 13), t0);  // IPv4 addresses stay apart
+  EXPECT_EQ(d.open(), 4u);
+  auto rows = d.take(t0 + 1h, true);
+  int64_t total = 0;
+  for (const auto& r : rows) total += r.count;
+  EXPECT_EQ(total, 13);
+  EXPECT_EQ(rows.size(), 5u);  // 4 first ones, and the other 9 of the first /64
+}
+
 TEST(FailureDigest, BoundedRowsCloseEarly) {
   FailureDigest d(60s, 4);
   const Clock::time_point t0{};

@@ -1322,6 +1322,34 @@ TEST_F(RestApiTest, AuditEventsListRequestsNewestFirst) {
   EXPECT_TRUE(other.body["audit_events"].empty()) << other.raw.body;
 }
 
+// A flood cannot open an audit row per request by making up account SIDs, changing its
+// IPv6 address within its /64, or asking for paths outside the API.
+TEST_F(RestApiTest, RefusedRequestsCannotOpenAnAuditRowEach) {
+  NewAccount a = account();
+  for (int i = 0; i < 40; ++i) {
+    char sid[35];
+    std::snprintf(sid, sizeof sid, "AC%032x", 0xabc000 + i);  // no such account
+    const std::string v6 = "2001:db8:1:2::" + std::to_string(i + 1);
+    ASSERT_EQ(call("GET", accountPath(sid) + ".json", basic(sid, "wrong"), "", "", v6).status(),
+              401);
+    ASSERT_EQ(call("GET", "/nothing/" + std::to_string(i), "", "", "", "203.0.113.7").status(),
+              404);
+  }
+  rest_->flushAudit();
+  auto rows = store_->auditLog().list("", 0, 1000);
+  ASSERT_TRUE(rows) << rows.error().reason;
+  int64_t failed = 0, missing = 0;
+  for (const auto& e : *rows) (e.status == 401 ? failed : missing) += e.count;
+  EXPECT_EQ(failed, 40);
+  EXPECT_EQ(missing, 40);
+  // The first of each source group at once, the rest in one row: 2 + 2.
+  EXPECT_EQ(rows->size(), 4u);
+  // Nothing went to the real account's log.
+  auto own = store_->auditLog().list(a.account.sid, 0, 100);
+  ASSERT_TRUE(own);
+  EXPECT_TRUE(own->empty());
+}
+
 TEST_F(RestApiTest, AuditEventsPage) {
   NewAccount a = account();
   for (int i = 0; i < 5; ++i)
