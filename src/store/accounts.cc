@@ -133,50 +133,25 @@ class SqlAccounts final : public Accounts {
                                                 const AccountUpdate& u) override {
     if (u.status && !isAccountStatus(*u.status))
       return invalid("status '" + *u.status + "' is not active, suspended or closed");
-    std::optional<Account> out;
-    auto st = db_.transaction([&](Tx& tx) -> common::Status {
-      // A field left empty in the update keeps its value (COALESCE with NULL).
-      auto n = tx.exec(
-          "UPDATE accounts SET friendly_name = COALESCE(?, friendly_name),"
-          " status = COALESCE(?, status), auth_token_sealed = COALESCE(?, auth_token_sealed),"
-          " auth_token_secondary_sealed = COALESCE(?, auth_token_secondary_sealed),"
-          " updated_at = ? WHERE sid = ? AND (? = 0 OR status <> 'closed')",
-          {nullable(u.friendly_name), nullable(u.status), nullable(u.auth_token_sealed),
-           nullable(u.auth_token_secondary_sealed), u.updated_at, std::string(sid),
-           int64_t{u.unless_closed ? 1 : 0}});
-      if (!n) return n.error();
-      if (*n == 0) return {};
-      static const std::string sql =
-          "SELECT " + std::string(kColumns) + " FROM accounts WHERE sid = ?";
-      auto row = tx.queryOne(sql, {std::string(sid)});
-      if (!row) return row.error();
-      if (*row) out = fromRow(**row);
-      return {};
-    });
-    if (!st) return st.error();
-    return out;
+    // A field left empty in the update keeps its value (COALESCE with NULL).
+    return updateAndRead(
+        "UPDATE accounts SET friendly_name = COALESCE(?, friendly_name),"
+        " status = COALESCE(?, status), auth_token_sealed = COALESCE(?, auth_token_sealed),"
+        " auth_token_secondary_sealed = COALESCE(?, auth_token_secondary_sealed),"
+        " updated_at = ? WHERE sid = ? AND (? = 0 OR status <> 'closed')",
+        {nullable(u.friendly_name), nullable(u.status), nullable(u.auth_token_sealed),
+         nullable(u.auth_token_secondary_sealed), u.updated_at, std::string(sid),
+         int64_t{u.unless_closed ? 1 : 0}},
+        sid);
   }
 
   common::Result<std::optional<Account>> promoteSecondaryToken(std::string_view sid,
                                                                int64_t updated_at) override {
-    std::optional<Account> out;
-    auto st = db_.transaction([&](Tx& tx) -> common::Status {
-      auto n = tx.exec(
-          "UPDATE accounts SET auth_token_sealed = auth_token_secondary_sealed,"
-          " auth_token_secondary_sealed = '', updated_at = ?"
-          " WHERE sid = ? AND auth_token_secondary_sealed <> ''",
-          {updated_at, std::string(sid)});
-      if (!n) return n.error();
-      if (*n == 0) return {};
-      static const std::string sql =
-          "SELECT " + std::string(kColumns) + " FROM accounts WHERE sid = ?";
-      auto row = tx.queryOne(sql, {std::string(sid)});
-      if (!row) return row.error();
-      if (*row) out = fromRow(**row);
-      return {};
-    });
-    if (!st) return st.error();
-    return out;
+    return updateAndRead(
+        "UPDATE accounts SET auth_token_sealed = auth_token_secondary_sealed,"
+        " auth_token_secondary_sealed = '', updated_at = ?"
+        " WHERE sid = ? AND auth_token_secondary_sealed <> ''",
+        {updated_at, std::string(sid)}, sid);
   }
 
   common::Result<std::optional<int64_t>> addToBalance(std::string_view sid,
@@ -211,6 +186,26 @@ class SqlAccounts final : public Accounts {
   }
 
  private:
+  // Runs `update` (one row, by SID) and reads the row back in the same transaction: the
+  // account as changed, or nullopt when the update matched no row.
+  common::Result<std::optional<Account>> updateAndRead(std::string_view update,
+                                                       const Params& params, std::string_view sid) {
+    std::optional<Account> out;
+    auto st = db_.transaction([&](Tx& tx) -> common::Status {
+      auto n = tx.exec(update, params);
+      if (!n) return n.error();
+      if (*n == 0) return {};
+      static const std::string sql =
+          "SELECT " + std::string(kColumns) + " FROM accounts WHERE sid = ?";
+      auto row = tx.queryOne(sql, {std::string(sid)});
+      if (!row) return row.error();
+      if (*row) out = fromRow(**row);
+      return {};
+    });
+    if (!st) return st.error();
+    return out;
+  }
+
   Database& db_;
 };
 
