@@ -5,6 +5,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <pugixml.hpp>
 #include <thread>
@@ -468,40 +469,18 @@ struct Service::Impl {
     return {};
   }
 
-  void failUnroutable(std::vector<Queued>& list) {
+  // Marks queued messages failed with `code` and the text why(message) gives, in chunked
+  // transactions; the updates written, in the order of `list`.
+  template <typename Why>
+  std::vector<store::MessageUpdate> markFailed(const std::vector<Queued>& list, int code, Why why) {
     std::vector<store::MessageUpdate> updates;
     const int64_t ts = now();
     for (const Queued& q : list) {
       store::MessageUpdate u;
       u.sid = q.sid;
       u.status = "failed";
-      u.error_code = 30008;
-      u.error_message = "Unknown error: no SMS trunk routes to " + q.to;
-      u.only_if_status = "queued,sending";
-      u.date_updated = ts;
-      updates.push_back(std::move(u));
-    }
-    if (auto st = applyChunked(updates); !st) {
-      ++store_errors;
-      SB_LOG(kError, "messaging: store: " + st.error().reason);
-    }
-    for (size_t i = 0; i < list.size(); ++i) {
-      ++failed;
-      SB_LOG(kWarn, "messaging: " + list[i].sid + " failed: no SMS trunk for " + list[i].to);
-      statusCallback(list[i], "failed", updates[i].error_code, *updates[i].error_message);
-    }
-  }
-
-  // Twilio's 30002 (account suspended). No status callback: nothing acts for the account.
-  void failInactive(std::vector<Queued>& list) {
-    std::vector<store::MessageUpdate> updates;
-    const int64_t ts = now();
-    for (const Queued& q : list) {
-      store::MessageUpdate u;
-      u.sid = q.sid;
-      u.status = "failed";
-      u.error_code = 30002;
-      u.error_message = "Account suspended or closed";
+      u.error_code = code;
+      u.error_message = why(q);
       u.only_if_status = "queued,sending";
       u.date_updated = ts;
       updates.push_back(std::move(u));
@@ -511,9 +490,29 @@ struct Service::Impl {
       SB_LOG(kError, "messaging: store: " + st.error().reason);
     }
     failed += list.size();
+    return updates;
+  }
+
+  void failUnroutable(std::vector<Queued>& list) {
+    auto updates = markFailed(list, 30008, [](const Queued& q) {
+      return "Unknown error: no SMS trunk routes to " + q.to;
+    });
+    for (size_t i = 0; i < list.size(); ++i) {
+      SB_LOG(kWarn, "messaging: " + list[i].sid + " failed: no SMS trunk for " + list[i].to);
+      statusCallback(list[i], "failed", updates[i].error_code, *updates[i].error_message);
+    }
+  }
+
+  // Twilio's 30002 (account suspended). No status callback: nothing acts for the account.
+  void failInactive(std::vector<Queued>& list) {
+    markFailed(list, 30002,
+               [](const Queued&) { return std::string("Account suspended or closed"); });
     inactive_account += list.size();
-    SB_LOG(kInfo, "messaging: " + std::to_string(list.size()) + " queued messages of " +
-                      list.front().account_sid + " failed: the account is not active");
+    std::map<std::string, size_t> per_account;  // one line per account, however many
+    for (const Queued& q : list) ++per_account[q.account_sid];
+    for (const auto& [account, n] : per_account)
+      SB_LOG(kInfo, "messaging: " + std::to_string(n) + " queued messages of " + account +
+                        " failed: the account is not active");
   }
 
   void handleCompletions(std::vector<Completion>& list) {
